@@ -1,0 +1,26 @@
+import type { TimeoutKind } from './attributes.ts';
+
+export const CATEGORIES = ['provider', 'timeout', 'sandbox', 'worker', 'session', 'cli', 'tool', 'delivery'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/** yes: retry with backoff; once: one automatic retry then surface; no: surface now; user: the user decides. */
+export type Retryable = 'yes' | 'once' | 'no' | 'user';
+
+export interface CatalogEntry {
+  /** `AGT-<CATEGORY>-<REASON>`; permanent, never renamed or reused. */
+  code: string;
+  category: Category;
+  title: string;
+  /** Plain words for the end user; may contain {provider} and {model}. */
+  userMessage: string;
+  /** What support tells the customer and what they check. */
+  supportNote: string;
+  /** Remediation for the operator. */
+  operatorHint: string;
+  retryable: Retryable;
+  /** Normalised HTTP-like status; null where none fits (e.g. OOM). */
+  httpStatus: number | null;
+  timeoutKind?: TimeoutKind;
+  /** Where the failure mode comes from (seed, system). */
+  source: string;
+}
