@@ -1,0 +1,30 @@
+/**
+ * In-process fan-out of what changed, for the live stream (SSE) and tests. Publishers do not wait
+ * for subscribers; a slow subscriber is its own problem (the SSE route bounds its buffer).
+ */
+import type { StreamEvent } from '@faultline/schema';
+
+export type Listener = (event: StreamEvent) => void;
+
+export class EventBus {
+  private listeners = new Set<Listener>();
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  publish(event: StreamEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // one broken subscriber must not stop the others
+      }
+    }
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * From a decoded span to what we store: session id (or its aliases), span type, and for spans in
+ * ERROR a catalog code — the SDK's own when it sent one, else the schema classifier over what the
+ * span carries — with the friendly message, a fingerprint, and secrets scrubbed.
+ */
+import {
+  ATTR,
+  SESSION_ID_ALIASES,
+  SPAN,
+  classify,
+  fingerprint,
+  getCatalogEntry,
+  isCatalogCode,
+  isSessionState,
+  renderUserMessage,
+  scrubAttributes,
+  scrubSecrets,
+  type CatalogEntry,
+  type ClassifierInput,
+  type SessionState,
+} from '@faultline/schema';
+import type { Attributes, AttrValue, DecodedSpan } from '../otlp/types.ts';
+
+export type SpanType = 'status' | 'heartbeat' | 'turn' | 'tool' | 'error' | 'span';
+
+export interface EnrichedError {
+  id: string;
+  code: string;
+  entry: CatalogEntry;
+  message: string;
+  technicalMessage: string | null;
+  exceptionType: string | null;
+  stacktrace: string | null;
+  fingerprint: string;
+  timeoutKind: string | null;
+  upstreamStatus: number | null;
+  upstreamType: string | null;
+  rule: string;
+}
+
+export interface EnrichedSpan {
+  span: DecodedSpan;
+  sessionId: string | null;
+  service: string;
+  spanType: SpanType;
+  startUs: number;
+  endUs: number;
+  /** Scrubbed attributes and events, as stored. */
+  attributes: Attributes;
+  events: { name: string; timeUnixNano: string; attributes: Attributes }[];
+  statusMessage: string | null;
+  /** Status spans: the state they announce (only valid states). */
+  state: SessionState | null;
+  stateMessage: string | null;
+  stuckAfterMs: number | null;
+  agent: string | null;
+  provider: string | null;
+  model: string | null;
+  outputText: string | null;
+  heartbeat: Record<string, AttrValue> | null;
+  error: EnrichedError | null;
+}
+
+const str = (v: AttrValue | undefined): string | null =>
+  v === undefined || v === null ? null : typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+const num = (v: AttrValue | undefined): number | null => {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  return null;
+};
+const bool = (v: AttrValue | undefined): boolean | null =>
+  typeof v === 'boolean' ? v : v === 'true' ? true : v === 'false' ? false : null;
+
+function sessionIdOf(attrs: Attributes, resource: Attributes): string | null {
+  for (const key of SESSION_ID_ALIASES) {
+    const v = attrs[key] ?? resource[key];
+    if (v !== undefined && v !== null && v !== '') return String(v).slice(0, 256);
+  }
+  return null;
+}
+
+function spanTypeOf(span: DecodedSpan): SpanType {
+  const name = span.name;
+  if (name === SPAN.status) return 'status';
+  if (name === SPAN.heartbeat) return 'heartbeat';
+  if (name === SPAN.error) return 'error';
+  const op = span.attributes[ATTR.genAiOperation];
+  if (name.startsWith(SPAN.toolPrefix) || op === 'execute_tool') return 'tool';
+  if (name.startsWith(SPAN.turnPrefix) || op === 'invoke_agent') return 'turn';
+  return 'span';
+}
+
+const nsToUs = (ns: bigint): number => Number(ns / 1000n);
+
+/** Classifier input from what an OTLP span carries (DESIGN §3). */
+export function classifierInputFromSpan(span: DecodedSpan, spanType: SpanType): ClassifierInput {
+  const a = span.attributes;
+  const exception = [...span.events].reverse().find((e) => e.name === 'exception');
+  const ex = exception?.attributes ?? {};
+  return {
+    code: str(a[ATTR.errorType]),
+    exceptionType: str(ex[ATTR.exceptionType]) ?? str(a[ATTR.exceptionType]),
+    message: str(ex[ATTR.exceptionMessage]) ?? str(a[ATTR.exceptionMessage]) ?? span.statusMessage,
+    httpStatus: num(a[ATTR.httpStatus]) ?? num(a['http.status_code']),
+    upstreamType: str(a[ATTR.upstreamType]) ?? str(a['error.upstream_type']),
+    upstreamCode: str(a['faultline.upstream.code']) ?? str(a['error.upstream_code']),
+    errno: str(a[ATTR.errno]),
+    temporalTimeoutType: str(a[ATTR.temporalTimeoutType]),
+    failoverReason: str(a[ATTR.failoverReason]),
+    timeoutKind: str(a[ATTR.timeoutKind]),
+    cliExitCode: num(a[ATTR.cliExitCode]),
+    cliSignal: str(a[ATTR.processSignal]),
+    stderrTail: str(a[ATTR.cliStderrTail]),
+    sandboxErrorClass: str(a['faultline.sandbox.error_class']),
+    sandboxExitCode: num(a[ATTR.sandboxExitCode]),
+    terminationRequested: bool(a[ATTR.terminationRequested]),
+    operation: str(a['faultline.operation']),
+    isTool: spanType === 'tool',
+  };
+}
+
+function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | null, model: string | null): EnrichedError {
+  const input = classifierInputFromSpan(span, spanType);
+  const explicit = input.code && isCatalogCode(input.code) ? input.code : null;
+  const { code, rule } = explicit ? { code: explicit, rule: 'explicit-code' } : classify({ ...input, code: null });
+  const entry = getCatalogEntry(code)!;
+  // A foreign `error.type` (e.g. "java.net.SocketTimeoutException") is still worth keeping as the type.
+  const exceptionType = input.exceptionType ?? (input.code && !explicit ? input.code : null);
+  const technical = input.message ? scrubSecrets(input.message).slice(0, 4000) : null;
+  const exception = [...span.events].reverse().find((e) => e.name === 'exception');
+  const stack = str(exception?.attributes[ATTR.exceptionStacktrace]);
+  return {
+    id: `${span.traceId}:${span.spanId}`,
+    code,
+    entry,
+    message: renderUserMessage(entry, { provider, model }),
+    technicalMessage: technical,
+    exceptionType: exceptionType ? exceptionType.slice(0, 256) : null,
+    stacktrace: stack ? scrubSecrets(stack).slice(0, 16_000) : null,
+    fingerprint: str(span.attributes[ATTR.errorFingerprint]) ?? fingerprint({ code, exceptionType, message: technical ?? '' }),
+    timeoutKind: input.timeoutKind ?? entry.timeoutKind ?? null,
+    upstreamStatus: input.httpStatus ?? null,
+    upstreamType: input.upstreamType ?? null,
+    rule,
+  };
+}
+
+export function enrichSpan(span: DecodedSpan): EnrichedSpan {
+  const a = span.attributes;
+  const spanType = spanTypeOf(span);
+  const provider = str(a[ATTR.genAiProvider]) ?? str(span.resource[ATTR.genAiProvider]);
+  const model = str(a[ATTR.genAiModel]);
+  const isError = span.statusCode === 2 || spanType === 'error';
+  const stateValue = spanType === 'status' ? a[ATTR.sessionState] : undefined;
+  let heartbeat: Record<string, AttrValue> | null = null;
+  if (spanType === 'heartbeat') {
+    heartbeat = {};
+    for (const [k, v] of Object.entries(a)) {
+      if (k.startsWith(ATTR.heartbeatPrefix)) heartbeat[k.slice(ATTR.heartbeatPrefix.length)] = v;
+    }
+  }
+  const stuckAfter = num(a[ATTR.sessionStuckAfterMs]);
+  const scrubbed = scrubAttributes(a) as Attributes;
+  return {
+    span,
+    sessionId: sessionIdOf(a, span.resource),
+    service: str(span.resource[ATTR.serviceName]) ?? 'unknown_service',
+    spanType,
+    startUs: nsToUs(span.startTimeUnixNano),
+    endUs: nsToUs(span.endTimeUnixNano),
+    attributes: scrubbed,
+    events: span.events.map((e) => ({
+      name: e.name,
+      timeUnixNano: e.timeUnixNano.toString(),
+      attributes: scrubAttributes(e.attributes) as Attributes,
+    })),
+    statusMessage: span.statusMessage ? scrubSecrets(span.statusMessage) : null,
+    state: isSessionState(stateValue) ? stateValue : null,
+    stateMessage: spanType === 'status' ? str(scrubbed[ATTR.sessionStatusMessage]) : null,
+    stuckAfterMs: stuckAfter !== null && stuckAfter > 0 ? Math.round(stuckAfter) : null,
+    agent: str(a[ATTR.genAiAgent]),
+    provider,
+    model,
+    outputText: str(scrubbed[ATTR.outputText]),
+    heartbeat,
+    error: isError ? enrichError(span, spanType, provider, model) : null,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Wires storage, the ingest pipeline, the watchdog and the app, and serves it. Used by `npm start`
+ * (main.ts), by tests (port 0) and by scripts that embed a collector.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Config } from './config.ts';
+import { createApp, type CollectorDeps } from './app.ts';
+import { EventBus } from './events.ts';
+import { IngestPipeline } from './ingest/pipeline.ts';
+import { openStore, type Store } from './store/db.ts';
+import { startWatchdog } from './sessions/watchdog.ts';
+import { loadErrorsByIds, loadSessionsByIds } from './sessions/rows.ts';
+import { startRetention } from './store/retention.ts';
+import type { BatchWriteResult } from './store/write-batch.ts';
+
+export interface RunningCollector {
+  url: string;
+  port: number;
+  deps: CollectorDeps;
+  close(): Promise<void>;
+}
+
+/** Build the collector's parts around an open store (tests pass a cloned PGlite). */
+export function buildCollector(config: Config, store: Store): { deps: CollectorDeps; stop: () => Promise<void> } {
+  const events = new EventBus();
+  const metrics = { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0 };
+  const publishWritten = async (result: BatchWriteResult) => {
+    if (events.size === 0) return;
+    const errorIds = result.newErrors.map((s) => s.error!.id);
+    for (const error of await loadErrorsByIds(store.db, errorIds)) events.publish({ type: 'error', error });
+    for (const session of await loadSessionsByIds(store.db, result.sessionIds)) events.publish({ type: 'session', session });
+  };
+  const pipeline = new IngestPipeline(store, config, publishWritten);
+  const deps: CollectorDeps = { config, store, pipeline, events, metrics };
+  const stopWatchdog = startWatchdog(
+    store,
+    config,
+    async (ids) => {
+      if (events.size === 0) return;
+      for (const session of await loadSessionsByIds(store.db, ids)) events.publish({ type: 'stuck', session });
+    },
+    metrics,
+  );
+  const stopRetention = startRetention(store, config, metrics);
+  return {
+    deps,
+    async stop() {
+      await stopWatchdog();
+      await stopRetention();
+      await pipeline.close();
+    },
+  };
+}
+
+export async function startCollector(config: Config, options: { store?: Store } = {}): Promise<RunningCollector> {
+  const store = options.store ?? (await openStore(config));
+  const { deps, stop } = buildCollector(config, store);
+  const app = createApp(deps);
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    deps,
+    close() {
+      closing ??= (async () => {
+        // Stop accepting, finish queued writes, then close the database.
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        });
+        await stop();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

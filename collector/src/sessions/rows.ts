@@ -1,0 +1,77 @@
+/** Database rows → the API's JSON shapes (schema/src/api.ts). One mapping, used by every route and the live stream. */
+import { inArray } from 'drizzle-orm';
+import { errors, sessions } from '@faultline/schema/db';
+import { getCatalogEntry, type Category, type ErrorOccurrence, type Retryable, type Session, type SessionState, type StuckKind } from '@faultline/schema';
+import type { Db } from '../store/db.ts';
+
+export type SessionRow = typeof sessions.$inferSelect;
+export type ErrorRow = typeof errors.$inferSelect;
+
+const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+
+export function sessionFromRow(r: SessionRow): Session {
+  return {
+    id: r.id,
+    service: r.service,
+    agent: r.agent,
+    provider: r.provider,
+    model: r.model,
+    state: r.state as SessionState | null,
+    statusMessage: r.statusMessage,
+    stuck: r.stuck,
+    stuckKind: r.stuckKind as StuckKind | null,
+    stuckSince: iso(r.stuckSince),
+    lastError: r.lastErrorCode
+      ? {
+          code: r.lastErrorCode,
+          category: r.lastErrorCategory as Category,
+          message: r.lastErrorMessage ?? '',
+          at: iso(r.lastErrorAt)!,
+        }
+      : null,
+    startedAt: iso(r.startedAt)!,
+    lastSeenAt: iso(r.lastSeenAt)!,
+    endedAt: iso(r.endedAt),
+    errorCount: r.errorCount,
+    spanCount: r.spanCount,
+    lastTraceId: r.lastTraceId,
+    lastHeartbeat: r.lastHeartbeatAt ? { at: iso(r.lastHeartbeatAt)!, details: r.lastHeartbeat ?? {} } : null,
+  };
+}
+
+export function errorFromRow(r: ErrorRow): ErrorOccurrence {
+  return {
+    id: r.id,
+    at: iso(r.at)!,
+    sessionId: r.sessionId,
+    traceId: r.traceId,
+    spanId: r.spanId,
+    service: r.service,
+    code: r.code,
+    category: r.category as Category,
+    title: getCatalogEntry(r.code)?.title ?? r.code,
+    message: r.message,
+    technicalMessage: r.technicalMessage,
+    exceptionType: r.exceptionType,
+    stacktrace: r.stacktrace,
+    fingerprint: r.fingerprint,
+    timeoutKind: r.timeoutKind,
+    httpStatus: r.httpStatus,
+    upstreamStatus: r.upstreamStatus,
+    upstreamType: r.upstreamType,
+    retryable: r.retryable as Retryable,
+    attributes: r.attributes,
+  };
+}
+
+export async function loadSessionsByIds(db: Db, ids: string[]): Promise<Session[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.select().from(sessions).where(inArray(sessions.id, ids));
+  return rows.map(sessionFromRow);
+}
+
+export async function loadErrorsByIds(db: Db, ids: string[]): Promise<ErrorOccurrence[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.select().from(errors).where(inArray(errors.id, ids));
+  return rows.map(errorFromRow);
+}
