@@ -1,0 +1,23 @@
+import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+// In dev the collector runs separately; the proxy makes the API same-origin, as in production
+// where the collector serves dist/ itself.
+const collector = process.env.FAULTLINE_URL ?? 'http://127.0.0.1:4318';
+
+export default defineConfig({
+  root: import.meta.dirname,
+  plugins: [svelte()],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+  },
+  server: {
+    proxy: {
+      '/api': { target: collector, changeOrigin: true },
+      '/v1': { target: collector, changeOrigin: true },
+      '/healthz': { target: collector, changeOrigin: true },
+    },
+  },
+});
