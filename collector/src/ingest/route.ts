@@ -13,6 +13,7 @@ import {
   decompressBody,
   encodeExportResponse,
   encodeStatus,
+  grpcCodeForHttpStatus,
   parseContentType,
 } from '../otlp/index.ts';
 import { requireIngestKey } from '../auth.ts';
@@ -24,17 +25,8 @@ import { BackPressureError, type IngestPipeline } from './pipeline.ts';
 type Format = 'protobuf' | 'json';
 
 function otlpAnswer(status: number, message: string, format: Format, headers: Record<string, string> = {}): Response {
-  const { body, contentType } = encodeStatus({ code: grpcCodeFor(status), message }, format);
+  const { body, contentType } = encodeStatus({ code: grpcCodeForHttpStatus(status), message }, format);
   return new Response(body as BodyInit, { status, headers: { 'content-type': contentType, ...headers } });
-}
-
-// google.rpc.Code values matching the HTTP status (OTLP spec: Status in error bodies).
-function grpcCodeFor(status: number): number {
-  if (status === 400 || status === 413) return 3; // INVALID_ARGUMENT
-  if (status === 401) return 16; // UNAUTHENTICATED
-  if (status === 429) return 8; // RESOURCE_EXHAUSTED
-  if (status === 503) return 14; // UNAVAILABLE
-  return 13; // INTERNAL
 }
 
 export function ingestRoutes(config: Config, pipeline: IngestPipeline) {

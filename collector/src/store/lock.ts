@@ -19,19 +19,27 @@ function processAlive(pid: number): boolean {
   }
 }
 
+// Directories this process holds: the pid in the file cannot tell two openers in one process apart.
+const heldHere = new Set<string>();
+
 export function lockDataDir(dataDir: string): DirLock {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'faultline.lock');
+  if (heldHere.has(file)) {
+    throw new StartupError(`The data directory ${dataDir} is already open in this process; embedded storage allows one opener at a time.`);
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = fs.openSync(file, 'wx');
       fs.writeSync(fd, `${process.pid}\n`);
       fs.closeSync(fd);
       let released = false;
+      heldHere.add(file);
       return {
         release() {
           if (released) return;
           released = true;
+          heldHere.delete(file);
           try {
             if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
           } catch {

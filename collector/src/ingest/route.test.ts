@@ -1,0 +1,211 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ATTR, SPAN } from '@faultline/schema';
+import { STORAGES, startTestCollector } from '../testing.ts';
+import type { RunningCollector } from '../server.ts';
+
+type Exporter = ProtoExporter | JsonExporter;
+
+function tracerWith(exporter: Exporter | InMemorySpanExporter, service = 'agent-runtime') {
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': service }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  return { tracer: provider.getTracer('ingest-test'), provider };
+}
+
+const ms = (t: number) => [Math.floor(t / 1000), (t % 1000) * 1e6] as [number, number];
+
+async function sessionRow(c: RunningCollector, id: string) {
+  const rows = await c.deps.store.query<Record<string, unknown>>(
+    'select id, service, state, status_message, last_error_code, last_error_message, error_count, span_count, stuck, stuck_kind from sessions where id = $1',
+    [id],
+  );
+  return rows[0];
+}
+
+/** Spans made by the official SDK, serialized by the official protobuf serializer (for raw-body tests). */
+function officialProtobufBody(sessionId: string): { body: Uint8Array; spans: ReadableSpan[] } {
+  const mem = new InMemorySpanExporter();
+  const { tracer } = tracerWith(mem);
+  const s = tracer.startSpan(SPAN.status, { attributes: { [ATTR.sessionId]: sessionId, [ATTR.sessionState]: 'running' } });
+  s.end();
+  const spans = mem.getFinishedSpans();
+  return { body: ProtobufTraceSerializer.serializeRequest(spans as ReadableSpan[])!, spans: spans as ReadableSpan[] };
+}
+
+describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
+  let collector: RunningCollector;
+  beforeAll(async () => {
+    collector = await startTestCollector(storage, { sweepIntervalMs: 200, stuckThresholdsMs: { starting: 1500, running: 1000, retrying: 1500 } });
+  });
+  afterAll(async () => collector?.close());
+
+  for (const [encoding, Exporter] of [['protobuf', ProtoExporter], ['json', JsonExporter]] as const) {
+    it(`stores a failing session sent by the official ${encoding} exporter with its code and friendly message`, async () => {
+      const exporter = new Exporter({ url: `${collector.url}/v1/traces` });
+      const { tracer, provider } = tracerWith(exporter);
+      const sessionId = `billing-${encoding}`;
+      const t0 = Date.now() - 5000;
+      const status = (state: string, message: string, at: number) =>
+        tracer
+          .startSpan(SPAN.status, { startTime: ms(at), attributes: { [ATTR.sessionId]: sessionId, [ATTR.sessionState]: state, [ATTR.sessionStatusMessage]: message } })
+          .end(ms(at));
+      status('starting', 'Creating execution environment...', t0);
+      status('running', 'Working', t0 + 100);
+      const turn = tracer.startSpan('invoke_agent coder', {
+        startTime: ms(t0 + 200),
+        attributes: { [ATTR.sessionId]: sessionId, [ATTR.genAiProvider]: 'anthropic', [ATTR.genAiModel]: 'claude-sonnet-4', [ATTR.genAiOperation]: 'invoke_agent' },
+      });
+      status('error', 'Your credit balance is too low', t0 + 300);
+      turn.recordException({ name: 'BadRequestError', message: 'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.' });
+      turn.setAttribute(ATTR.httpStatus, 400);
+      turn.setAttribute(ATTR.upstreamType, 'invalid_request_error');
+      turn.setStatus({ code: SpanStatusCode.ERROR, message: 'credit balance is too low' });
+      turn.end(ms(t0 + 400));
+      await provider.forceFlush();
+      await provider.shutdown();
+
+      const row = await sessionRow(collector, sessionId);
+      expect(row).toMatchObject({ state: 'error', service: 'agent-runtime', last_error_code: 'AGT-PROVIDER-BILLING', error_count: 1, span_count: 4 });
+      expect(String(row.last_error_message)).toMatch(/credit|billing|spend/i);
+      expect(String(row.last_error_message)).not.toContain('{provider}');
+      const [err] = await collector.deps.store.query<Record<string, unknown>>('select code, category, upstream_status, upstream_type, exception_type from errors where session_id = $1', [sessionId]);
+      expect(err).toMatchObject({ code: 'AGT-PROVIDER-BILLING', category: 'provider', upstream_status: 400, upstream_type: 'invalid_request_error', exception_type: 'BadRequestError' });
+    });
+  }
+
+  it('classifies a plain OpenTelemetry span that carries only an exception and an HTTP status', async () => {
+    const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces` }), 'plain-otel-app');
+    const span = tracer.startSpan('POST /v1/messages', { attributes: { [ATTR.genAiConversationId]: 'plain-1', [ATTR.httpStatus]: 529 } });
+    span.recordException({ name: 'APIError', message: 'Overloaded' });
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+    await provider.forceFlush();
+    const [err] = await collector.deps.store.query<Record<string, unknown>>("select code, session_id from errors where session_id = 'plain-1'");
+    expect(err).toMatchObject({ code: 'AGT-PROVIDER-OVERLOADED', session_id: 'plain-1' });
+  });
+
+  it('stores a batch sent twice only once, without double-counting the session', async () => {
+    const { body } = officialProtobufBody('dup-1');
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${collector.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+      expect(res.status).toBe(200);
+    }
+    const [{ n }] = await collector.deps.store.query<{ n: number }>("select count(*)::int as n from spans where session_id = 'dup-1'");
+    expect(n).toBe(1);
+    expect((await sessionRow(collector, 'dup-1')).span_count).toBe(1);
+  });
+
+  it('accepts gzip-compressed bodies', async () => {
+    const { body } = officialProtobufBody('gzip-1');
+    const res = await fetch(`${collector.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+      body: gzipSync(body),
+    });
+    expect(res.status).toBe(200);
+    expect((await sessionRow(collector, 'gzip-1')).state).toBe('running');
+  });
+
+  it('ends in the newest state when status spans arrive out of order', async () => {
+    const t0 = Date.now() - 10_000;
+    const mk = (state: string, at: number) => ({
+      resourceSpans: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'ooo' } }] },
+        scopeSpans: [{ spans: [{
+          traceId: '5b8efff798038103d269b633813fc60c', spanId: (at % 1e16).toString(16).padStart(16, '1').slice(-16), name: SPAN.status, kind: 1,
+          startTimeUnixNano: String(BigInt(at) * 1_000_000n), endTimeUnixNano: String(BigInt(at) * 1_000_000n),
+          attributes: [
+            { key: ATTR.sessionId, value: { stringValue: 'ooo-1' } },
+            { key: ATTR.sessionState, value: { stringValue: state } },
+          ],
+        }] }],
+      }],
+    });
+    // completed (newest) arrives first, then the older running and starting.
+    for (const [state, at] of [['completed', t0 + 300], ['running', t0 + 200], ['starting', t0 + 100]] as const) {
+      const res = await fetch(`${collector.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(mk(state, at)) });
+      expect(res.status).toBe(200);
+    }
+    const row = await sessionRow(collector, 'ooo-1');
+    expect(row.state).toBe('completed');
+    expect(row.span_count).toBe(3);
+  });
+
+  it('answers bad input with the right status and keeps serving', async () => {
+    const post = (body: BodyInit, headers: Record<string, string>) => fetch(`${collector.url}/v1/traces`, { method: 'POST', headers, body });
+    const { body } = officialProtobufBody('bad-input-ok');
+    // Truncated protobuf and malformed JSON → 400.
+    expect((await post(body.slice(0, body.length - 7), { 'content-type': 'application/x-protobuf' })).status).toBe(400);
+    const badJson = await post('{"resourceSpans": [', { 'content-type': 'application/json' });
+    expect(badJson.status).toBe(400);
+    expect(badJson.headers.get('content-type')).toContain('application/json');
+    expect(((await badJson.json()) as { message: string }).message).toBeTruthy();
+    // Wrong content type → 415.
+    expect((await post('hello', { 'content-type': 'text/plain' })).status).toBe(415);
+    // Unknown compression → 415.
+    expect((await post(body, { 'content-type': 'application/x-protobuf', 'content-encoding': 'zstd' })).status).toBe(415);
+    // Corrupt gzip → 400.
+    expect((await post(new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3]), { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' })).status).toBe(400);
+    expect((await fetch(`${collector.url}/healthz`)).status).toBe(200);
+    expect((await post(body, { 'content-type': 'application/x-protobuf' })).status).toBe(200);
+  });
+
+  it('flags a silent running session as stuck within threshold + sweep, once, and clears it on a heartbeat', async () => {
+    const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces` }));
+    const id = 'silent-1';
+    tracer.startSpan(SPAN.status, { attributes: { [ATTR.sessionId]: id, [ATTR.sessionState]: 'running' } }).end();
+    await provider.forceFlush();
+    const started = Date.now();
+    let row = await sessionRow(collector, id);
+    while (!row.stuck && Date.now() - started < 5000) {
+      await new Promise((r) => setTimeout(r, 100));
+      row = await sessionRow(collector, id);
+    }
+    // running threshold 1000 ms + sweep 200 ms, with slack for a busy machine.
+    expect(row).toMatchObject({ stuck: true, stuck_kind: 'running_silent', last_error_code: 'AGT-SESSION-STUCK' });
+    await new Promise((r) => setTimeout(r, 600));
+    const stuckErrors = await collector.deps.store.query<{ n: number }>("select count(*)::int as n from errors where session_id = $1 and code = 'AGT-SESSION-STUCK'", [id]);
+    expect(stuckErrors[0].n).toBe(1);
+
+    tracer.startSpan(SPAN.heartbeat, { attributes: { [ATTR.sessionId]: id, 'faultline.heartbeat.phase': 'tool_call' } }).end();
+    await provider.forceFlush();
+    row = await sessionRow(collector, id);
+    expect(row.stuck).toBe(false);
+    expect(row.stuck_kind).toBeNull();
+  });
+});
+
+describe('ingest keys', () => {
+  let collector: RunningCollector;
+  const key = 'ingest-key-0123456789abcdef';
+  beforeAll(async () => {
+    collector = await startTestCollector(STORAGES[0], { ingestKeys: [key] });
+  });
+  afterAll(async () => collector?.close());
+
+  it('refuses missing and wrong keys with 401 and accepts a valid one', async () => {
+    const { body } = officialProtobufBody('auth-1');
+    const post = (headers: Record<string, string>) =>
+      fetch(`${collector.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...headers }, body });
+    expect((await post({})).status).toBe(401);
+    expect((await post({ authorization: 'Bearer wrong-key-0000000000000' })).status).toBe(401);
+    expect((await post({ authorization: `Bearer ${key}` })).status).toBe(200);
+    expect((await post({ 'x-faultline-key': key })).status).toBe(200);
+  });
+
+  it('lets the official exporter through with the key as a header', async () => {
+    const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces`, headers: { authorization: `Bearer ${key}` } }));
+    tracer.startSpan(SPAN.status, { attributes: { [ATTR.sessionId]: 'auth-2', [ATTR.sessionState]: 'ready' } }).end();
+    await provider.forceFlush();
+    expect((await sessionRow(collector, 'auth-2'))?.state).toBe('ready');
+  });
+});
