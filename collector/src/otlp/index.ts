@@ -1,0 +1,15 @@
+export { decodeTraceRequest, type OtlpFormat } from './decode.ts';
+export { decompressBody, parseContentType } from './body.ts';
+export {
+  contentTypeFor,
+  encodeExportResponse,
+  encodeStatus,
+  grpcCodeForHttpStatus,
+  GrpcCode,
+  JSON_CONTENT_TYPE,
+  PROTOBUF_CONTENT_TYPE,
+  type EncodedBody,
+  type ExportOutcome,
+} from './encode.ts';
+export { OtlpDecodeError, PayloadTooLargeError, UnsupportedEncodingError } from './errors.ts';
+export type { AttrValue, Attributes, DecodedEvent, DecodedSpan, DecodeResult, RejectedSpan } from './types.ts';
