@@ -5,7 +5,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TracerProvider } from '@opentelemetry/api';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 export interface FaultlineOptions {
   /** service.name of every span, e.g. "agent-runtime". */
@@ -27,6 +27,8 @@ export interface FaultlineOptions {
    * then decide where spans go (no Faultline spool); `shutdown()` leaves it running.
    */
   tracerProvider?: TracerProvider;
+  /** More processors for the provider Faultline creates (e.g. a second backend, a console exporter). */
+  spanProcessors?: SpanProcessor[];
   /** Replace the OTLP/HTTP exporter (still wrapped by the spool); for tests and custom transports. */
   exporter?: SpanExporter;
   /** BatchSpanProcessor delay; default 500 ms, capped at 1000 so errors arrive promptly. */

@@ -59,6 +59,7 @@ export class Faultline {
               scheduledDelayMillis: this.config.scheduledDelayMillis,
               exportTimeoutMillis: this.config.exportTimeoutMs + 5_000,
             }),
+            ...(options.spanProcessors ?? []),
           ],
         });
         tracer = this.ownProvider.getTracer(SDK_NAME, SDK_VERSION);
