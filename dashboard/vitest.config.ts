@@ -1,13 +1,15 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { svelteTesting } from '@testing-library/svelte/vite';
 
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), svelteTesting()],
   resolve: { conditions: ['browser'] },
   test: {
     name: 'dashboard',
     root: import.meta.dirname,
     include: ['src/**/*.test.ts'],
     environment: 'jsdom',
+    setupFiles: ['src/test/setup.ts'],
   },
 });

@@ -3,6 +3,7 @@ import { readable } from 'svelte/store';
 
 /** A clock that ticks so "3 min ago" stays true while the page is open. */
 export const now = readable(Date.now(), (set) => {
+  set(Date.now()); // the store may restart long after module load
   const id = setInterval(() => set(Date.now()), 10_000);
   return () => clearInterval(id);
 });

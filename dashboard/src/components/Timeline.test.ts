@@ -1,0 +1,55 @@
+import { render, screen } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import Timeline from './Timeline.svelte';
+import { makeError, timelineItem } from '../test/fixtures.ts';
+
+const t0 = Date.parse('2026-03-01T10:00:00.000Z');
+const at = (s: number) => new Date(t0 + s * 1000).toISOString();
+
+describe('Timeline', () => {
+  const items = [
+    // deliberately out of order, as spans arrive
+    timelineItem({ kind: 'error', at: at(30), code: 'AGT-PROVIDER-BILLING', message: 'Your anthropic account is out of credit.', statusCode: 2, error: makeError() }),
+    timelineItem({ kind: 'status', at: at(0), state: 'starting', statusMessage: 'Creating execution environment' }),
+    timelineItem({ kind: 'heartbeat', at: at(10), details: { 'faultline.heartbeat.phase': 'sandbox', 'faultline.heartbeat.events_processed': 3 } }),
+    timelineItem({ kind: 'status', at: at(29), state: 'error', statusMessage: 'Turn failed' }),
+    timelineItem({ kind: 'heartbeat', at: at(15), details: { 'faultline.heartbeat.phase': 'model', 'faultline.heartbeat.events_processed': 9 } }),
+    timelineItem({ kind: 'turn', at: at(20), name: 'invoke_agent support', durationMs: 9_500 }),
+  ];
+
+  it('renders status changes, heartbeats, turns and errors in time order', () => {
+    const { container } = render(Timeline, { items });
+    const kinds = [...container.querySelectorAll('li.tl')].map((li) => li.getAttribute('data-kind'));
+    expect(kinds).toEqual(['status', 'heartbeat', 'turn', 'status', 'error']);
+  });
+
+  it('folds consecutive heartbeats and shows the last one’s progress', () => {
+    render(Timeline, { items });
+    expect(screen.getByText('2 heartbeats')).toBeTruthy();
+    expect(screen.getByText('model')).toBeTruthy();
+    expect(screen.getByText('9')).toBeTruthy();
+    expect(screen.queryByText('sandbox')).toBeNull();
+  });
+
+  it('puts the friendly message first and folds the technical detail', () => {
+    const { container } = render(Timeline, { items });
+    const error = container.querySelector('li[data-kind="error"]')!;
+    expect(error.querySelector('.friendly')?.textContent).toContain('out of credit');
+    const link = screen.getByRole('link', { name: 'AGT-PROVIDER-BILLING' });
+    expect(link.getAttribute('href')).toBe('/codes/AGT-PROVIDER-BILLING');
+
+    const details = error.querySelector('details')!;
+    expect(details.open).toBe(false);
+    expect(details.querySelector('summary')?.textContent).toBe('Technical detail');
+    expect(details.textContent).toContain('FailoverError');
+    expect(details.textContent).toContain('handleAssistantFailover');
+    expect(details.textContent).toContain('invalid_request_error');
+    // the stack never sits outside the fold
+    expect(error.textContent!.replace(details.textContent!, '')).not.toContain('handleAssistantFailover');
+  });
+
+  it('says so when a session has no telemetry yet', () => {
+    render(Timeline, { items: [] });
+    expect(screen.getByText(/No telemetry recorded/)).toBeTruthy();
+  });
+});
