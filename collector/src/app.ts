@@ -16,6 +16,7 @@ import { ingestRoutes } from './ingest/route.ts';
 import type { Store } from './store/db.ts';
 import { apiRoutes } from './api/index.ts';
 import { requireApiToken } from './auth.ts';
+import { registerMetrics } from './metrics.ts';
 
 export interface CollectorDeps {
   config: Config;
@@ -48,6 +49,7 @@ export function createApp(deps: CollectorDeps): Hono {
   app.route('/', ingestRoutes(deps.config, deps.pipeline));
   app.use('/api/*', requireApiToken(deps.config.apiToken));
   app.route('/api', apiRoutes(deps));
+  registerMetrics(app, deps);
 
   // The dashboard: built SPA files, and index.html for any other GET so client routes survive a refresh.
   const root = path.relative(process.cwd(), DASHBOARD_DIST) || '.';

@@ -1,0 +1,83 @@
+/**
+ * The first screen: how many sessions were seen in the window and how many of them failed, what
+ * is active and stuck right now, errors in the window, the top codes, timeouts by kind, and error
+ * counts per category over time. Every count is bounded by an index range (the window, or the
+ * live states), so the cost follows recent activity, not the size of history.
+ */
+import { Hono } from 'hono';
+import { and, count, desc, eq, gte, inArray, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { errors, sessions } from '@faultline/schema/db';
+import { CATEGORIES, getCatalogEntry, type Category, type Overview, type OverviewBucket } from '@faultline/schema';
+import type { CollectorDeps } from '../app.ts';
+import { WINDOWS, parseQuery, windowParam } from './params.ts';
+import { timeoutStats } from './timeouts.ts';
+
+const ACTIVE_STATES = ['starting', 'running', 'retrying', 'waiting_input'];
+
+const overviewQuery = z.object({ window: windowParam });
+
+export function overviewRoutes({ store }: CollectorDeps): Hono {
+  const app = new Hono();
+  const db = store.db;
+
+  app.get('/', async (c) => {
+    const { window } = parseQuery(overviewQuery, c.req.query());
+    const { ms, bucketMs } = WINDOWS[window];
+    const now = Date.now();
+    const since = new Date(now - ms);
+    const bucketSec = bucketMs / 1000;
+
+    const [total, failed, active, stuck, errorCount, top, perBucket, timeouts] = await Promise.all([
+      // sessions_last_seen_idx, sessions_state_idx (state, last_seen_at), sessions_stuck_idx, errors_at_idx
+      db.$count(sessions, gte(sessions.lastSeenAt, since)),
+      db.$count(sessions, and(eq(sessions.state, 'error'), gte(sessions.lastSeenAt, since))),
+      db.$count(sessions, inArray(sessions.state, ACTIVE_STATES)),
+      db.$count(sessions, eq(sessions.stuck, true)),
+      db.$count(errors, gte(errors.at, since)),
+      db
+        .select({ code: errors.code, category: errors.category, count: count().as('n') })
+        .from(errors)
+        .where(gte(errors.at, since))
+        .groupBy(errors.code, errors.category)
+        .orderBy(desc(sql`n`), errors.code)
+        .limit(10),
+      db
+        .select({
+          bucket: sql<number>`floor(extract(epoch from ${errors.at}) / ${sql.raw(String(bucketSec))})::int`.as('bucket'),
+          category: errors.category,
+          count: count(),
+        })
+        .from(errors)
+        .where(gte(errors.at, since))
+        .groupBy(sql`bucket`, errors.category),
+      timeoutStats(db, since),
+    ]);
+
+    const first = Math.floor(since.getTime() / bucketMs);
+    const last = Math.floor(now / bucketMs);
+    const series: OverviewBucket[] = [];
+    for (let b = first; b <= last; b++) {
+      series.push({ at: new Date(b * bucketMs).toISOString(), byCategory: Object.fromEntries(CATEGORIES.map((k) => [k, 0])), total: 0 });
+    }
+    for (const r of perBucket) {
+      const slot = series[Number(r.bucket) - first];
+      if (!slot) continue;
+      slot.byCategory[r.category] = (slot.byCategory[r.category] ?? 0) + Number(r.count);
+      slot.total += Number(r.count);
+    }
+
+    const overview: Overview = {
+      window,
+      sessions: { total, active, failed, stuck },
+      errors: errorCount,
+      topCodes: top.map((t) => {
+        return { code: t.code, title: getCatalogEntry(t.code)?.title ?? t.code, category: t.category as Category, count: Number(t.count) };
+      }),
+      timeouts,
+      series,
+    };
+    return c.json(overview);
+  });
+  return app;
+}

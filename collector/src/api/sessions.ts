@@ -1,0 +1,228 @@
+/**
+ * Sessions: the list operators filter (stuck, failed, state, code, service) and support searches
+ * (session id or a trace id a customer quotes), one session's timeline, and its latest output or
+ * error for orchestrators (seed 001: reading only assistant output missed the errors).
+ */
+import { Hono } from 'hono';
+import { and, desc, eq, getTableColumns, inArray, isNull, like, ne, or, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import { errors, sessions, spans } from '@faultline/schema/db';
+import {
+  ATTR,
+  SESSION_STATES,
+  getCatalogEntry,
+  type ErrorOccurrence,
+  type LatestOutput,
+  type Page,
+  type Session,
+  type SessionDetail,
+  type SessionState,
+  type TimelineItem,
+  type TimelineKind,
+} from '@faultline/schema';
+import type { CollectorDeps } from '../app.ts';
+import { FaultlineError } from '../errors.ts';
+import { errorFromRow, loadErrorsByIds, sessionFromRow } from '../sessions/rows.ts';
+import type { Db } from '../store/db.ts';
+import { afterCursor, cursorParam, cursorTime, limitParam, pageOf, parseQuery, textParam, trueFlag } from './params.ts';
+
+/** The timeline keeps the newest this many items; a runaway session must not produce a 100 MB answer. */
+export const TIMELINE_MAX = 2000;
+
+const TRACE_ID = /^[0-9a-f]{32}$/i;
+
+const listQuery = z.object({
+  state: z.enum(SESSION_STATES, { error: `must be one of ${SESSION_STATES.join(', ')}` }).optional(),
+  stuck: trueFlag.optional(),
+  failed: trueFlag.optional(),
+  code: textParam(64).refine((c) => c === undefined || getCatalogEntry(c.toUpperCase()) !== undefined, {
+    error: 'is not a code in the catalog (GET /api/codes lists them)',
+  }),
+  service: textParam(256),
+  q: textParam(256),
+  limit: limitParam(50, 500),
+  cursor: cursorParam,
+});
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
+
+export async function findSession(db: Db, id: string) {
+  const [row] = await db.select().from(sessions).where(eq(sessions.id, id)).limit(1);
+  if (!row) {
+    throw new FaultlineError(
+      'not_found',
+      404,
+      `No session with id ${JSON.stringify(id)}. Session ids are case-sensitive; GET /api/sessions?q=… finds a session by id prefix or trace id.`,
+    );
+  }
+  return row;
+}
+
+export function sessionRoutes({ store }: CollectorDeps): Hono {
+  const app = new Hono();
+  const db = store.db;
+
+  app.get('/', async (c) => {
+    const p = parseQuery(listQuery, c.req.query());
+    const where: (SQL | undefined)[] = [];
+    if (p.state) where.push(eq(sessions.state, p.state));
+    if (p.failed === true) where.push(eq(sessions.state, 'error'));
+    if (p.failed === false) where.push(or(isNull(sessions.state), ne(sessions.state, 'error')));
+    if (p.stuck !== undefined) where.push(eq(sessions.stuck, p.stuck));
+    if (p.service) where.push(eq(sessions.service, p.service));
+    // Sessions that hit the code at any time in retention, not only those whose last error it is.
+    if (p.code) {
+      where.push(inArray(sessions.id, db.select({ id: sql<string>`${errors.sessionId}` }).from(errors).where(eq(errors.code, p.code.toUpperCase()))));
+    }
+    if (p.q) {
+      const byId = like(sessions.id, `${escapeLike(p.q)}%`);
+      if (TRACE_ID.test(p.q)) {
+        const trace = p.q.toLowerCase();
+        where.push(
+          or(
+            byId,
+            eq(sessions.lastTraceId, trace),
+            // Any span of the trace (spans' primary key starts with trace_id).
+            inArray(sessions.id, db.select({ id: sql<string>`${spans.sessionId}` }).from(spans).where(eq(spans.traceId, trace))),
+          ),
+        );
+      } else where.push(byId);
+    }
+    if (p.cursor) where.push(afterCursor(sessions.lastSeenAt, sessions.id, p.cursor));
+    // (last_seen_at desc, id desc) walks sessions_last_seen_idx backwards and stops after limit + 1 rows.
+    const rows = await db
+      .select({ ...getTableColumns(sessions), cursorTime: cursorTime(sessions.lastSeenAt) })
+      .from(sessions)
+      .where(and(...where))
+      .orderBy(desc(sessions.lastSeenAt), desc(sessions.id))
+      .limit(p.limit + 1);
+    const page: Page<Session> = pageOf(rows, p.limit, sessionFromRow, (r) => ({ t: r.cursorTime, id: r.id }));
+    return c.json(page);
+  });
+
+  app.get('/:id', async (c) => {
+    const id = c.req.param('id');
+    const session = sessionFromRow(await findSession(db, id));
+    return c.json({ session, timeline: await loadTimeline(db, id) } satisfies SessionDetail);
+  });
+
+  app.get('/:id/latest', async (c) => {
+    const id = c.req.param('id');
+    const row = await findSession(db, id);
+    // errors_session_idx (session_id, at): the newest occurrence is one index probe.
+    const [err] = await db.select().from(errors).where(eq(errors.sessionId, id)).orderBy(desc(errors.at), desc(errors.id)).limit(1);
+    const state = row.state as SessionState | null;
+    const outputAt = row.latestOutput !== null ? row.latestOutputAt : null;
+    let latest: LatestOutput;
+    // On a tie the error wins: an orchestrator must not read stale output as success.
+    if (err && (!outputAt || err.at.getTime() >= outputAt.getTime())) {
+      const error = errorFromRow(err);
+      latest = { sessionId: id, kind: 'error', at: error.at, text: error.message, error, state };
+    } else if (outputAt) {
+      latest = { sessionId: id, kind: 'output', at: outputAt.toISOString(), text: row.latestOutput, error: null, state };
+    } else {
+      latest = { sessionId: id, kind: 'none', at: null, text: null, error: null, state };
+    }
+    return c.json(latest);
+  });
+
+  return app;
+}
+
+const LIFTED = new Set<string>([ATTR.sessionId, ATTR.sessionState, ATTR.sessionStatusMessage]);
+
+/** The session's spans (and watchdog occurrences, which have no span) in time order, newest TIMELINE_MAX. */
+export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineItem[]> {
+  const rows = await db
+    .select({
+      traceId: spans.traceId,
+      spanId: spans.spanId,
+      name: spans.name,
+      spanType: spans.spanType,
+      startTime: spans.startTime,
+      endTime: spans.endTime,
+      durationMs: spans.durationMs,
+      statusCode: spans.statusCode,
+      statusMessage: spans.statusMessage,
+      errorCode: spans.errorCode,
+      attributes: spans.attributes,
+    })
+    .from(spans)
+    .where(eq(spans.sessionId, sessionId))
+    .orderBy(desc(spans.startTime), desc(spans.endTime), desc(spans.spanId))
+    .limit(TIMELINE_MAX);
+  rows.reverse();
+  const occurrences = new Map<string, ErrorOccurrence>();
+  for (const e of await loadErrorsByIds(db, rows.filter((r) => r.errorCode !== null).map((r) => `${r.traceId}:${r.spanId}`))) {
+    occurrences.set(e.id, e);
+  }
+  const stalls = await db
+    .select()
+    .from(errors)
+    .where(and(eq(errors.sessionId, sessionId), isNull(errors.spanId)))
+    .orderBy(desc(errors.at))
+    .limit(TIMELINE_MAX);
+
+  const items: TimelineItem[] = rows.map((r) => {
+    const error = occurrences.get(`${r.traceId}:${r.spanId}`);
+    const a = r.attributes;
+    const base = {
+      at: r.startTime.toISOString(),
+      endAt: r.endTime.toISOString(),
+      durationMs: r.durationMs,
+      name: r.name,
+      traceId: r.traceId,
+      spanId: r.spanId,
+      statusCode: r.statusCode as 0 | 1 | 2,
+    };
+    if (r.spanType === 'status') {
+      const details = Object.fromEntries(Object.entries(a).filter(([k]) => !LIFTED.has(k)));
+      return {
+        ...base,
+        kind: 'status',
+        state: (a[ATTR.sessionState] as SessionState | undefined) ?? null,
+        statusMessage: (a[ATTR.sessionStatusMessage] as string | undefined) ?? null,
+        details,
+      };
+    }
+    if (r.spanType === 'heartbeat') {
+      const details = Object.fromEntries(
+        Object.entries(a).filter(([k]) => k.startsWith(ATTR.heartbeatPrefix)).map(([k, v]) => [k.slice(ATTR.heartbeatPrefix.length), v]),
+      );
+      return { ...base, kind: 'heartbeat', details };
+    }
+    const details: Record<string, unknown> = Object.fromEntries(Object.entries(a).filter(([k]) => !LIFTED.has(k)));
+    // A failed turn or tool call reads as an error in the timeline; what it was stays in details.spanType.
+    if (r.errorCode !== null) {
+      return {
+        ...base,
+        kind: 'error',
+        code: error?.code ?? r.errorCode,
+        message: error?.message ?? getCatalogEntry(r.errorCode)?.userMessage ?? null,
+        details: { ...details, spanType: r.spanType },
+        ...(error ? { error } : {}),
+      };
+    }
+    return { ...base, kind: r.spanType as TimelineKind, message: r.statusMessage, details };
+  });
+  for (const s of stalls) {
+    const error = errorFromRow(s);
+    items.push({
+      kind: 'error',
+      at: error.at,
+      endAt: null,
+      durationMs: null,
+      name: error.title,
+      traceId: error.traceId ?? '',
+      spanId: '',
+      code: error.code,
+      message: error.message,
+      statusCode: 2,
+      details: error.attributes,
+      error,
+    });
+  }
+  // Stable sort: spans arrive in (start, end, span id) order; stalls slot in by time.
+  items.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+  return items.length > TIMELINE_MAX ? items.slice(items.length - TIMELINE_MAX) : items;
+}

@@ -1,0 +1,81 @@
+/**
+ * Timeouts by kind (errors.timeout_kind: schedule_to_start, heartbeat, cli_exec, …): how many,
+ * in how many sessions, when last, under which codes. `kind=` narrows to one kind and lists the
+ * sessions it hit, so "Activity timeout" stops being one opaque bucket (seed 003).
+ */
+import { Hono } from 'hono';
+import { and, desc, eq, gte, isNotNull, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { errors } from '@faultline/schema/db';
+import { TIMEOUT_KINDS, type Session, type TimeoutStat } from '@faultline/schema';
+import type { CollectorDeps } from '../app.ts';
+import { loadSessionsByIds } from '../sessions/rows.ts';
+import type { Db } from '../store/db.ts';
+import { WINDOWS, parseQuery, windowParam } from './params.ts';
+
+/** How many sessions `kind=` lists. */
+const AFFECTED_SESSIONS = 100;
+
+export interface TimeoutStatWithSessions extends TimeoutStat {
+  /** Only with `kind=`: sessions with a timeout of this kind in the window, most recent first. */
+  affectedSessions?: Session[];
+}
+
+const timeoutsQuery = z.object({
+  window: windowParam,
+  kind: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9_.-]{1,64}$/, { error: 'must be a timeout kind such as heartbeat or schedule_to_start' })
+    .optional(),
+});
+
+/** One entry per known kind (zeros included, so charts keep their categories), then any other kind seen. */
+export async function timeoutStats(db: Db, since: Date): Promise<TimeoutStat[]> {
+  // errors_timeout_kind_idx (timeout_kind, at).
+  const rows = await db
+    .select({
+      kind: sql<string>`${errors.timeoutKind}`,
+      count: sql<number>`count(*)::int`,
+      sessions: sql<number>`count(distinct ${errors.sessionId})::int`,
+      lastSeen: sql<Date | string>`max(${errors.at})`,
+      codes: sql<string[]>`array_agg(distinct ${errors.code})`,
+    })
+    .from(errors)
+    .where(and(isNotNull(errors.timeoutKind), gte(errors.at, since)))
+    .groupBy(errors.timeoutKind);
+  const byKind = new Map(rows.map((r) => [r.kind, r]));
+  const kinds = [...TIMEOUT_KINDS, ...rows.map((r) => r.kind).filter((k) => !(TIMEOUT_KINDS as readonly string[]).includes(k)).sort()];
+  return kinds.map((kind) => {
+    const r = byKind.get(kind);
+    return r
+      ? { kind, count: r.count, sessions: r.sessions, lastSeen: new Date(r.lastSeen).toISOString(), codes: [...r.codes].sort() }
+      : { kind, count: 0, sessions: 0, lastSeen: null, codes: [] };
+  });
+}
+
+async function affectedSessions(db: Db, kind: string, since: Date): Promise<Session[]> {
+  const hits = await db
+    .select({ sessionId: sql<string>`${errors.sessionId}`, last: sql`max(${errors.at})` })
+    .from(errors)
+    .where(and(eq(errors.timeoutKind, kind), gte(errors.at, since), isNotNull(errors.sessionId)))
+    .groupBy(errors.sessionId)
+    .orderBy(desc(sql`max(${errors.at})`))
+    .limit(AFFECTED_SESSIONS);
+  const byId = new Map((await loadSessionsByIds(db, hits.map((h) => h.sessionId))).map((s) => [s.id, s]));
+  return hits.map((h) => byId.get(h.sessionId)).filter((s): s is Session => s !== undefined);
+}
+
+export function timeoutRoutes({ store }: CollectorDeps): Hono {
+  const app = new Hono();
+  app.get('/', async (c) => {
+    const p = parseQuery(timeoutsQuery, c.req.query());
+    const since = new Date(Date.now() - WINDOWS[p.window].ms);
+    const stats = await timeoutStats(store.db, since);
+    if (!p.kind) return c.json(stats);
+    const stat = stats.find((s) => s.kind === p.kind) ?? { kind: p.kind, count: 0, sessions: 0, lastSeen: null, codes: [] };
+    const withSessions: TimeoutStatWithSessions = { ...stat, affectedSessions: await affectedSessions(store.db, p.kind, since) };
+    return c.json([withSessions]);
+  });
+  return app;
+}
