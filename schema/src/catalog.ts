@@ -136,7 +136,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     code: 'AGT-PROVIDER-MODEL-NOT-FOUND',
     category: 'provider',
     title: 'Model not available',
-    userMessage: '{model} is not available from {provider}.',
+    userMessage: '{provider} does not offer {model}, or it is no longer available.',
     supportNote:
       'Tell the customer the chosen model is not offered (it may have been retired or renamed) and suggest picking another. Check the model id in the agent settings.',
     operatorHint: 'Fix the model id or replace the deprecated model; configure a fallback model.',

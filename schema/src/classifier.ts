@@ -271,6 +271,9 @@ const BILLING_TEXT =
   /credit balance (is )?too low|insufficient[_ ](credits?|balance|funds|quota)|exceeded your current quota|check your plan and billing|plans? & billing|spend(ing)? limit|billing hard limit|payment required|out of credits|purchase (more )?credits/i;
 const CONTEXT_TEXT =
   /ran out of room in the model's context window|context[_ ]length[_ ]exceeded|maximum context length|context window (is )?(exceeded|full)|exceeds? the context window|prompt is too long|input is too long for|too many tokens/i;
+/** openclaw: "All models failed (2): anthropic/claude-…: … (rate_limit) | openai/gpt-…: …". */
+const FAILOVER_EXHAUSTED_TEXT =
+  /All models failed \(\d+\)|all (models|candidates|profiles|fallbacks)( \w+)? (failed|exhausted|are in cooldown)|no (available|remaining) (models?|auth profiles?|profiles?|fallbacks?)\b/i;
 const OVERLOADED_TEXT = /\boverloaded(_error)?\b/i;
 
 /** Provider-side patterns, most specific first (after status and type have had their say). */
@@ -305,11 +308,6 @@ const MESSAGE_PATTERNS: readonly Pattern[] = [
     'model-not-found-text',
     /model_not_found|not_found_error|\bmodel\b[^.\n]{0,80}\b(not found|does not exist|is not available|not supported)|unknown model|no such model/i,
     'AGT-PROVIDER-MODEL-NOT-FOUND',
-  ],
-  [
-    'failover-exhausted-text',
-    /all (models|candidates|profiles|fallbacks)( \w+)? (failed|exhausted|are in cooldown)|no (available|remaining) (models?|auth profiles?|profiles?|fallbacks?)\b/i,
-    'AGT-PROVIDER-FAILOVER-EXHAUSTED',
   ],
   [
     'stream-disconnected-client',
@@ -560,6 +558,8 @@ function classifyUnsafe(input: ClassifierInput): Classification {
   if (upstreamCode === 'context_length_exceeded' || upstreamType === 'context_length_exceeded' || CONTEXT_TEXT.test(text)) {
     return { code: 'AGT-PROVIDER-CONTEXT-OVERFLOW', rule: 'context-overflow' };
   }
+  // The chain's summary names each candidate's reason; billing (above) keeps its own copy (#66314).
+  if (FAILOVER_EXHAUSTED_TEXT.test(text)) return { code: 'AGT-PROVIDER-FAILOVER-EXHAUSTED', rule: 'failover-exhausted' };
   if (status === 400 && OVERLOADED_TEXT.test(text)) return { code: 'AGT-PROVIDER-OVERLOADED', rule: 'overloaded-text' };
 
   // 5. HTTP status.
@@ -690,6 +690,8 @@ function readError(error: unknown): ClassifierInput {
 
   const out: ClassifierInput = {};
   const messages: string[] = [];
+  // "Activity task failed" says less than its cause; used only when nothing else has a message.
+  const wrapperMessages: string[] = [];
   let exceptionType: string | null = null;
   let outerType: string | null = null;
   const seen = new Set<unknown>();
@@ -710,8 +712,9 @@ function readError(error: unknown): ClassifierInput {
     const body = providerBody(current);
     const ownMessage = str(prop(current, 'message'));
     const bodyMessage = body === null ? null : str(prop(body, 'message'));
+    const into = name !== null && WRAPPER_TYPES.has(name) ? wrapperMessages : messages;
     for (const m of [ownMessage, bodyMessage]) {
-      if (m !== null && !messages.some((known) => known.includes(m))) messages.push(m);
+      if (m !== null && !into.some((known) => known.includes(m))) into.push(m);
     }
 
     // Temporal.
@@ -772,6 +775,7 @@ function readError(error: unknown): ClassifierInput {
   }
 
   set('exceptionType', exceptionType ?? outerType);
-  if (messages.length > 0) set('message', messages.join(': ').slice(0, MAX_MESSAGE));
+  const chain = messages.length > 0 ? messages : wrapperMessages;
+  if (chain.length > 0) set('message', chain.join(': ').slice(0, MAX_MESSAGE));
   return out;
 }
