@@ -118,3 +118,36 @@ export function stubFetch(routes: Record<string, (url: URL, init?: RequestInit) 
   vi.stubGlobal('fetch', fetch);
   return { fetch, calls };
 }
+
+/** Enough of EventSource to drive the store: open, named events, errors. */
+export class FakeEventSource {
+  static all: FakeEventSource[] = [];
+  onopen: (() => void) | null = null;
+  onerror: (() => void) | null = null;
+  onmessage: ((m: MessageEvent) => void) | null = null;
+  closed = false;
+  listeners = new Map<string, (m: MessageEvent) => void>();
+  constructor(readonly url: string) {
+    FakeEventSource.all.push(this);
+  }
+  addEventListener(type: string, fn: (m: MessageEvent) => void) {
+    this.listeners.set(type, fn);
+  }
+  close() {
+    this.closed = true;
+  }
+  open() {
+    this.onopen?.();
+  }
+  fail() {
+    this.onerror?.();
+  }
+  send(type: string, data: unknown) {
+    const message = new MessageEvent(type, { data: JSON.stringify(data) });
+    (type === 'message' ? this.onmessage : this.listeners.get(type))?.call(this, message);
+  }
+  static latest() {
+    return FakeEventSource.all[FakeEventSource.all.length - 1];
+  }
+}
+

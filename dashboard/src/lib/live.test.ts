@@ -1,0 +1,85 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { get } from 'svelte/store';
+import { createLive } from './live.ts';
+import { setToken } from './api.ts';
+import { FakeEventSource, makeError, stuckStarting } from '../test/fixtures.ts';
+
+beforeEach(() => {
+  FakeEventSource.all = [];
+  vi.useFakeTimers();
+});
+afterEach(() => setToken(null));
+
+function start() {
+  const live = createLive({ EventSourceImpl: FakeEventSource as unknown as typeof EventSource, minDelayMs: 1000, maxDelayMs: 8000, offlineAfter: 3 });
+  live.start();
+  return live;
+}
+
+describe('live', () => {
+  it('delivers stuck sessions and errors to subscribers of those types only', () => {
+    const live = start();
+    const stuck = vi.fn();
+    const errors = vi.fn();
+    live.on(['stuck'], stuck);
+    live.on(['error'], errors);
+    FakeEventSource.latest().open();
+    expect(get(live.status)).toBe('live');
+
+    FakeEventSource.latest().send('stuck', { type: 'stuck', session: stuckStarting });
+    FakeEventSource.latest().send('error', { type: 'error', error: makeError() });
+    FakeEventSource.latest().send('message', { type: 'error', error: makeError({ id: 'err_2' }) });
+
+    expect(stuck).toHaveBeenCalledTimes(1);
+    expect(stuck.mock.calls[0][0].session.id).toBe('sess_stuck');
+    expect(errors).toHaveBeenCalledTimes(2);
+    expect(get(live.lastEventAt)).not.toBeNull();
+  });
+
+  it('reconnects with growing delays, says offline after repeated failures, and resyncs views once back', () => {
+    const live = start();
+    const resync = vi.fn();
+    live.on(['resync'], resync);
+    FakeEventSource.latest().open();
+
+    FakeEventSource.latest().fail();
+    expect(FakeEventSource.latest().closed).toBe(true);
+    expect(get(live.status)).toBe('reconnecting');
+    expect(FakeEventSource.all).toHaveLength(1);
+    vi.advanceTimersByTime(1300); // 1 s ± 20 %
+    expect(FakeEventSource.all).toHaveLength(2);
+
+    FakeEventSource.latest().fail();
+    vi.advanceTimersByTime(1300);
+    expect(FakeEventSource.all).toHaveLength(2); // second delay is ~2 s
+    vi.advanceTimersByTime(1200);
+    expect(FakeEventSource.all).toHaveLength(3);
+
+    FakeEventSource.latest().fail();
+    expect(get(live.status)).toBe('offline');
+
+    vi.advanceTimersByTime(5000);
+    FakeEventSource.latest().open();
+    expect(get(live.status)).toBe('live');
+    expect(resync).toHaveBeenCalledTimes(1);
+  });
+
+  it('passes the API token on the stream URL, and reconnects with a new one', () => {
+    setToken('t0k en');
+    const live = start();
+    expect(FakeEventSource.latest().url).toBe('/api/stream?token=t0k%20en');
+    setToken('next');
+    live.restart();
+    expect(FakeEventSource.all[0].closed).toBe(true);
+    expect(FakeEventSource.latest().url).toBe('/api/stream?token=next');
+  });
+
+  it('stops cleanly', () => {
+    const live = start();
+    live.stop();
+    expect(FakeEventSource.latest().closed).toBe(true);
+    expect(get(live.status)).toBe('offline');
+    vi.advanceTimersByTime(60_000);
+    expect(FakeEventSource.all).toHaveLength(1);
+  });
+});
