@@ -34,7 +34,7 @@ const REPLACEMENTS: readonly Replacement[] = [
   // Quoted single tokens ('gpt-4o', "/tmp/x", `abc123`), but not JSON keys and not enum-like words
   // (invalid_request_error), which name the problem rather than an instance of it.
   [
-    /(["'`])([^\s"'`]{1,200})\1(?!\s*:)/g,
+    /(?<![\w"'`])(["'`])([^\s"'`,:{}[\]]{1,200})\1(?!\s*:)/g,
     (match: string, _quote: string, inner: string) => (/^[a-z]+(?:_[a-z]+)*$/i.test(inner) ? match : '<quoted>'),
   ],
 ];
