@@ -102,13 +102,13 @@ export class Faultline {
   }
 
   /** Starts a session; its first status (default `starting`) is emitted right away. */
-  startSession(options: SessionOptions = {}): Session {
+  startSession(options?: SessionOptions): Session {
     try {
       return new Session(this.runtime, options);
     } catch (error) {
+      // Session guards its own spans; this is for options that cannot even be read.
       internalError(this.guard, 'startSession', error);
-      // Session's constructor guards its own spans; a second try without options cannot fail on them.
-      return new Session(this.runtime, { id: options?.id });
+      return new Session(this.runtime, {});
     }
   }
 

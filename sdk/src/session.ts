@@ -118,7 +118,8 @@ export class Session {
   private turnDepth = 0;
   private ended = false;
 
-  constructor(runtime: SessionRuntime, options: SessionOptions = {}) {
+  constructor(runtime: SessionRuntime, given: SessionOptions | undefined) {
+    const options = given ?? {};
     this.runtime = runtime;
     this.id = options.id || randomUUID();
     this.agent = options.agent;
@@ -133,7 +134,12 @@ export class Session {
 
     // The first status span joins the runtime's active trace, if any, and parents the session.
     this.rootContext = context.active();
-    const first = this.emitStatus(options.state ?? 'starting', options.statusMessage);
+    let first: Span | null = null;
+    try {
+      first = this.emitStatus(options.state ?? 'starting', options.statusMessage);
+    } catch (error) {
+      internalError(runtime.guard, 'startSession', error);
+    }
     const firstContext = first?.spanContext();
     this.traceId = firstContext && isSpanContextValid(firstContext) ? firstContext.traceId : null;
     if (first) this.rootContext = trace.setSpan(this.rootContext, first);
