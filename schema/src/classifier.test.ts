@@ -453,6 +453,9 @@ describe('session, worker, tool and delivery strings from the seeds', () => {
     expect(code({ operation: 'turn_start', message: 'adapter threw' })).toBe('AGT-SESSION-TURN-START-FAILED');
     expect(code({ operation: 'interrupt', message: 'rpc failed' })).toBe('AGT-SESSION-INTERRUPT-FAILED');
     expect(code({ operation: 'persist', message: 'SQLITE_BUSY: database is locked' })).toBe('AGT-DELIVERY-PERSIST-FAILED');
+    expect(code({ operation: 'client_stream', message: 'socket closed' })).toBe('AGT-DELIVERY-STREAM-DISCONNECTED');
+    // A provider's response stream is not the client connection.
+    expect(code({ operation: 'stream', message: 'stream closed' })).toBe('AGT-PROVIDER-TIMEOUT');
   });
 });
 

@@ -360,6 +360,25 @@ function matchPatterns(patterns: readonly Pattern[], text: string): Classificati
 
 // ── operations (ClassifierInput.operation) ─────────────────────────────────────────────────────
 
+/**
+ * Values for `ClassifierInput.operation` (span attribute `faultline.operation`) that the
+ * classifier understands: what the runtime was doing when a failure said nothing more precise.
+ */
+export const CLASSIFIER_OPERATIONS = [
+  'sandbox_create',
+  'sandbox_exec',
+  'tool',
+  'persist',
+  'client_stream',
+  'worker_startup',
+  'worker_init',
+  'turn_start',
+  'interrupt',
+  'provider_exit',
+  'cli_spawn',
+  'cli',
+] as const;
+
 type OperationKind =
   | 'sandbox_create'
   | 'sandbox_exec'
@@ -381,7 +400,8 @@ function operationKind(operation: string | null): OperationKind | null {
   if (/sandbox[._-]?(exec|write|read|fs|file|mkdir)|write[._-]?files|create[._-]?directory/.test(op)) return 'sandbox_exec';
   if (/^(tool|execute_tool)\b/.test(op)) return 'tool';
   if (/persist|history[._-]?write|status[._-]?write|save[._-]?history/.test(op)) return 'persist';
-  if (/^(stream|deliver|broadcast|websocket|sse)\b/.test(op)) return 'stream';
+  // Not a bare "stream": that could as well be the provider's response stream.
+  if (/^(client[._-]?stream|deliver|broadcast|websocket|sse)\b/.test(op)) return 'stream';
   if (/worker[._-]?(startup|start|boot)/.test(op)) return 'worker_startup';
   if (/worker[._-]?init|activity[._-]?init/.test(op)) return 'worker_init';
   if (/turn[._-]?start|send[._-]?turn/.test(op)) return 'turn_start';
