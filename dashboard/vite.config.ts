@@ -12,6 +12,12 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',
+    rolldownOptions: {
+      // The schema package has no side effects, but its catalog module builds lookup maps at load
+      // time, which the bundler must otherwise keep; the dashboard only needs a few constants
+      // from it (the catalog itself comes from /api/codes).
+      treeshake: { moduleSideEffects: [{ test: /[\\/]schema[\\/]src[\\/]/, sideEffects: false }] },
+    },
   },
   server: {
     proxy: {

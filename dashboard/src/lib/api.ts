@@ -148,6 +148,9 @@ export interface ErrorFilter {
 export type Window = '1h' | '6h' | '24h' | '7d';
 export const WINDOWS: Window[] = ['1h', '6h', '24h', '7d'];
 
+/** /api/codes/:code adds the latest sessions and the groups of that code to the entry. */
+export type CodeDetail = CodeWithStats & { recentSessions?: Session[]; groups?: ErrorGroup[] };
+
 export interface ScenarioRun {
   passed: boolean;
   detectedCode: string | null;
@@ -183,7 +186,7 @@ export const api = {
 
   codes: async (signal?: AbortSignal) => asList(await request<CodeWithStats[] | Page<CodeWithStats>>('/api/codes', { signal })),
 
-  code: (code: string, signal?: AbortSignal) => request<CodeWithStats>(`/api/codes/${enc(code)}`, { signal }),
+  code: (code: string, signal?: AbortSignal) => request<CodeDetail>(`/api/codes/${enc(code)}`, { signal }),
 
   errors: (filter: ErrorFilter & { limit?: number; cursor?: string | null }, signal?: AbortSignal) =>
     request<Page<ErrorOccurrence>>(`/api/errors${queryString({ ...filter })}`, { signal }),
@@ -193,6 +196,9 @@ export const api = {
 
   timeouts: async (window: Window, signal?: AbortSignal) =>
     asList(await request<TimeoutStat[] | { items: TimeoutStat[] }>(`/api/timeouts${queryString({ window })}`, { signal })),
+
+  timeoutKind: (window: Window, kind: string, signal?: AbortSignal) =>
+    request<(TimeoutStat & { affectedSessions?: Session[] })[]>(`/api/timeouts${queryString({ window, kind })}`, { signal }),
 
   scenarios: async (signal?: AbortSignal) =>
     asList(await request<Scenario[] | { items: Scenario[] }>('/api/scenarios', { signal })),
