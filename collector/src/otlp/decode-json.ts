@@ -46,7 +46,8 @@ export function decodeJsonTraceRequest(body: Uint8Array): DecodeResult {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let doc: Json;
   try {
-    doc = JSON.parse(text);
+    // Postgres text and JSONB cannot hold NUL; drop escaped NULs (not an escaped backslash before "u0000").
+    doc = JSON.parse(text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1') : text);
   } catch (err) {
     throw new OtlpDecodeError(`json: body is not valid JSON (${(err as Error).message})`, { cause: err, context: { format: 'json' } });
   }

@@ -449,7 +449,10 @@ function readString(r: Reader): string {
   const n = readLength(r);
   const start = r.pos;
   r.pos += n;
-  return n === 0 ? '' : (r.buf as NodeBuffer).utf8Slice(start, start + n);
+  if (n === 0) return '';
+  const s = (r.buf as NodeBuffer).utf8Slice(start, start + n);
+  // Postgres text and JSONB cannot hold NUL; one such string would fail the whole write batch.
+  return s.includes('\0') ? s.replaceAll('\0', '') : s;
 }
 
 function readFixed64(s: State): bigint {

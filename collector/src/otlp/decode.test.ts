@@ -385,3 +385,30 @@ describe('decodeTraceRequest on OTLP-JSON', () => {
     expect(Object.keys(span.attributes)).toEqual(['__proto__']);
   });
 });
+
+describe('decodeTraceRequest and NUL characters', () => {
+  // Postgres text and JSONB reject NUL: one such string would fail a whole write batch with 503, forever.
+  it('drops NULs from names, attribute keys and values in both encodings', () => {
+    const span = (name: string, key: string, value: string) => ({
+      traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name, kind: 1,
+      startTimeUnixNano: '1', endTimeUnixNano: '2',
+      attributes: [{ key, value: { stringValue: value } }],
+    });
+    const json = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span('a\u0000b', 'k\u0000', 'v\u0000al\\u0000ue')] }] }] });
+    const [decoded] = decodeTraceRequest(new TextEncoder().encode(json), 'json').spans;
+    expect(decoded.name).toBe('ab');
+    // The escaped backslash followed by "u0000" is text, not a NUL, and stays.
+    expect(decoded.attributes).toEqual({ k: 'val\\u0000ue' });
+
+    const w = protobuf.Writer.create();
+    w.uint32((1 << 3) | 2).fork(); // resource_spans
+    w.uint32((2 << 3) | 2).fork(); // scope_spans
+    w.uint32((2 << 3) | 2).fork(); // span
+    w.uint32((1 << 3) | 2).bytes(Buffer.from('5b8efff798038103d269b633813fc60c', 'hex'));
+    w.uint32((2 << 3) | 2).bytes(Buffer.from('eee19b7ec3c1b174', 'hex'));
+    w.uint32((5 << 3) | 2).string('tool\u0000call');
+    w.ldelim().ldelim().ldelim();
+    const [fromProto] = decodeTraceRequest(w.finish(), 'protobuf').spans;
+    expect(fromProto.name).toBe('toolcall');
+  });
+});
