@@ -121,7 +121,8 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 
 /**
  * Classifies `error` the way the collector would, preferring what the runtime knows: an explicit
- * code, then a Faultline timeout's own code, then the classifier's precedence.
+ * code, then a Faultline timeout's own code, then the classifier's precedence. The error is read
+ * once here; `classify` gets the fields, not the error, so it does not read it again.
  */
 export function describeError(
   error: unknown,
@@ -140,7 +141,6 @@ export function describeError(
       operation: context.operation,
       isTool: extra.isTool,
     }),
-    error,
   };
   const { code, rule } = classifyInput(input);
   const provider = context.provider ?? extra.provider;
