@@ -80,6 +80,32 @@ function counts(ids: string[]): Map<string, number> {
   return map;
 }
 
+describe('live export', () => {
+  it('sends OTLP protobuf to <endpoint>/v1/traces with the ingest key, live and on replay', async () => {
+    const server = await collector(503);
+    const faultline = init({
+      serviceName: 'key-test',
+      endpoint: `${server.url}/`,
+      ingestKey: 'fl_ingest_123',
+      spoolDir: tempDir(),
+      heartbeatIntervalMs: 0,
+      exportTimeoutMs: 300,
+      replayInitialDelayMs: 20,
+    });
+    cleanups.push(() => faultline.shutdown());
+    await runSomeSessions(faultline, 1);
+    await faultline.flush();
+    server.answer(200);
+    await faultline.flush(); // replay
+    await runSomeSessions(faultline, 1);
+    await faultline.flush(); // live
+    expect(faultline.stats().replayedBatches).toBeGreaterThan(0);
+    expect(server.received.length).toBeGreaterThan(10);
+    expect(server.authorizations.length).toBeGreaterThan(1);
+    expect(new Set(server.authorizations)).toEqual(new Set(['Bearer fl_ingest_123']));
+  });
+});
+
 describe('spool: nothing lost in an outage', () => {
   it('spools batches the collector refuses with 503 and delivers each span exactly once when it recovers', async () => {
     const server = await collector(503);

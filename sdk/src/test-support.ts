@@ -76,6 +76,8 @@ export interface FakeCollector {
   url: string;
   /** Span ids received in accepted (2xx) requests, in arrival order. */
   received: string[];
+  /** Authorization header of every request. */
+  authorizations: (string | undefined)[];
   /** Status to answer with from now on. */
   answer(status: number): void;
   requests: number;
@@ -88,6 +90,7 @@ export async function startFakeCollector(initialStatus = 200, port = 0): Promise
   const collector = {
     url: '',
     received: [] as string[],
+    authorizations: [] as (string | undefined)[],
     requests: 0,
     answer(next: number) {
       status = next;
@@ -99,6 +102,7 @@ export async function startFakeCollector(initialStatus = 200, port = 0): Promise
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       collector.requests++;
+      collector.authorizations.push(req.headers.authorization);
       if (status >= 200 && status < 300 && req.url === '/v1/traces') {
         collector.received.push(...spanIdsInRequest(Buffer.concat(chunks)));
       }
