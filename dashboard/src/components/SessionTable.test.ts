@@ -13,7 +13,7 @@ describe('SessionTable', () => {
     const stuck = within(rows[0]);
     expect(stuck.getByRole('link', { name: 'sess_stuck' }).getAttribute('href')).toBe('/sessions/sess_stuck');
     expect(stuck.getByText('stuck')).toBeTruthy();
-    expect(stuck.getByText(/stuck for 7 min/)).toBeTruthy();
+    expect(stuck.getByText(/silent for 9 min/)).toBeTruthy();
     expect(stuck.getByText(/stopped making progress while starting/)).toBeTruthy();
     expect(stuck.getByRole('link', { name: 'AGT-SESSION-STUCK' }).getAttribute('href')).toBe('/codes/AGT-SESSION-STUCK');
 

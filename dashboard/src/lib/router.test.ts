@@ -32,6 +32,11 @@ describe('router', () => {
     expect(get(route).name).toBe('codes');
     expect(history.length).toBe(before + 1);
 
+    document.body.insertAdjacentHTML('beforeend', '<a id="skip" href="#main">skip</a>');
+    const skip = new MouseEvent('click', { bubbles: true, cancelable: true });
+    document.getElementById('skip')!.dispatchEvent(skip);
+    expect(skip.defaultPrevented).toBe(false);
+
     let routerPrevented: boolean | null = null;
     const observe = (e: Event) => {
       routerPrevented = e.defaultPrevented;

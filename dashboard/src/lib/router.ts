@@ -94,6 +94,8 @@ function onClick(event: MouseEvent): void {
   if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   const anchor = (event.target as Element | null)?.closest?.('a');
   if (!anchor || !anchor.href || anchor.target || anchor.hasAttribute('download')) return;
+  // In-page anchors (the skip link) keep the browser's own scrolling and focus.
+  if (anchor.getAttribute('href')?.startsWith('#')) return;
   const url = new URL(anchor.href);
   if (url.origin !== location.origin) return;
   // The API and telemetry endpoints are not views.
