@@ -58,16 +58,6 @@ export interface Guard {
   log: DebugLog;
 }
 
-/** Runs `fn`; on failure counts an internal error, logs it when debugging, and returns `fallback`. */
-export function guarded<T>(guard: Guard, where: string, fn: () => T, fallback: T): T {
-  try {
-    return fn();
-  } catch (error) {
-    internalError(guard, where, error);
-    return fallback;
-  }
-}
-
 export function internalError(guard: Guard, where: string, error: unknown): void {
   guard.stats.internalErrors++;
   guard.log(`internal error in ${where}`, error);
