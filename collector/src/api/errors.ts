@@ -40,7 +40,8 @@ const groupPatch = z.object({
 const groupColumns = {
   ...getTableColumns(errorGroups),
   // errors_fingerprint_idx: distinct sessions among the stored (in-retention) occurrences.
-  sessions: sql<number>`(select count(distinct e.session_id)::int from ${errors} e where e.fingerprint = ${errorGroups.fingerprint})`,
+  // Written out in full: Drizzle renders a column unqualified inside select fields, which would bind to e.fingerprint.
+  sessions: sql<number>`(select count(distinct e.session_id)::int from errors e where e.fingerprint = error_groups.fingerprint)`,
 };
 
 function groupFromRow(r: typeof errorGroups.$inferSelect & { sessions: number }): ErrorGroup {
