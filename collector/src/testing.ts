@@ -6,11 +6,10 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
+import { inject } from 'vitest';
 import { testConfig, type Config } from './config.ts';
 import { pgliteStore, postgresStore, type Store } from './store/db.ts';
 import { startCollector, type RunningCollector } from './server.ts';
-
-export const PG_TEMPLATE_DB = 'faultline_test_template';
 
 let template: Promise<PGlite> | null = null;
 
@@ -36,14 +35,16 @@ export function withDatabase(url: string, db: string): string {
 
 let dbCounter = 0;
 
-export async function newPostgresStore(baseUrl = process.env.DATABASE_URL!): Promise<Store> {
+/** A fresh database cloned from the run's migrated template (test/support/global-setup.ts). */
+export async function newPostgresStore(baseUrl = process.env.DATABASE_URL!, template = inject('pgTemplate')): Promise<Store> {
+  if (!template) throw new Error('No Postgres template database: DATABASE_URL was not set when the test run started.');
   const name = `faultline_t_${process.pid}_${Date.now().toString(36)}_${dbCounter++}`;
   const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
   try {
     // CREATE DATABASE … TEMPLATE fails while another backend briefly holds the template; retry.
     for (let attempt = 0; ; attempt++) {
       try {
-        await admin.unsafe(`create database "${name}" template "${PG_TEMPLATE_DB}"`);
+        await admin.unsafe(`create database "${name}" template "${template}"`);
         break;
       } catch (err) {
         if (attempt >= 20 || !/being accessed by other users/.test((err as Error).message)) throw err;

@@ -1,31 +1,59 @@
 /**
- * Once per `npm test`: when DATABASE_URL is set, (re)create the migrated template database the
- * Postgres storage fixture clones for every test.
+ * Once per vitest run: when DATABASE_URL is set, create a migrated template database that the
+ * Postgres storage fixture clones for every test. Its name carries this run's pid, so runs that
+ * overlap (several engineers, CI's suites) never drop each other's databases.
  */
 import postgres from 'postgres';
-import { PG_TEMPLATE_DB, withDatabase } from '../../collector/src/testing.ts';
+import type { TestProject } from 'vitest/node';
+import { withDatabase } from '../../collector/src/testing.ts';
 import { postgresStore } from '../../collector/src/store/db.ts';
 
-export default async function setup() {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgTemplate: string | null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export default async function setup(project: TestProject) {
   const url = process.env.DATABASE_URL;
   if (!url) {
     if (process.env.CI) throw new Error('CI must run the storage tests on Postgres too: set DATABASE_URL.');
     console.warn('DATABASE_URL is not set: storage tests run on PGlite only.');
+    project.provide('pgTemplate', null);
     return;
   }
+  const template = `faultline_tpl_${process.pid}`;
   const admin = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    // Leftovers from an interrupted run.
-    const stale = await admin.unsafe<{ datname: string }[]>(`select datname from pg_database where datname like 'faultline_t\\_%'`);
-    for (const { datname } of stale) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
-    await admin.unsafe(`drop database if exists "${PG_TEMPLATE_DB}" with (force)`);
-    await admin.unsafe(`create database "${PG_TEMPLATE_DB}"`);
+    // Leftovers of runs whose process is gone (an interrupted run cannot clean up after itself).
+    const stale = await admin.unsafe<{ datname: string }[]>(`select datname from pg_database where datname ~ '^faultline_(t|tpl)_[0-9]+'`);
+    for (const { datname } of stale) {
+      const pid = Number(datname.split('_')[2]);
+      if (!alive(pid)) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+    }
+    await admin.unsafe(`drop database if exists "${template}" with (force)`);
+    await admin.unsafe(`create database "${template}"`);
   } catch (err) {
     throw new Error(`Cannot prepare the Postgres test template at ${url}: ${(err as Error).message}`);
   } finally {
     await admin.end();
   }
-  const store = postgresStore(withDatabase(url, PG_TEMPLATE_DB), { max: 1 });
+  const store = postgresStore(withDatabase(url, template), { max: 1 });
   await store.migrate();
   await store.close();
+  project.provide('pgTemplate', template);
+  return async () => {
+    const drop = postgres(url, { max: 1, onnotice: () => {} });
+    await drop.unsafe(`drop database if exists "${template}" with (force)`).catch(() => {});
+    await drop.end();
+  };
 }

@@ -11,6 +11,8 @@ import type { EnrichedSpan } from './enrich.ts';
 export interface PipelineStats {
   spansAccepted: number;
   spansDuplicate: number;
+  /** Spans the decoder refused (bad ids), answered with OTLP partial success. */
+  spansRejected: number;
   batchesWritten: number;
   writeFailures: number;
   queueDepth: number;
@@ -32,7 +34,7 @@ export class BackPressureError extends FaultlineError {
 
 export class IngestPipeline {
   readonly stats: PipelineStats = {
-    spansAccepted: 0, spansDuplicate: 0, batchesWritten: 0, writeFailures: 0, queueDepth: 0, lastWriteMs: 0, writeMsTotal: 0,
+    spansAccepted: 0, spansDuplicate: 0, spansRejected: 0, batchesWritten: 0, writeFailures: 0, queueDepth: 0, lastWriteMs: 0, writeMsTotal: 0,
   };
   private queue: Pending[] = [];
   private queued = 0;

@@ -53,7 +53,7 @@ describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
       const exporter = new Exporter({ url: `${collector.url}/v1/traces` });
       const { tracer, provider } = tracerWith(exporter);
       const sessionId = `billing-${encoding}`;
-      const t0 = Date.now() - 5000;
+      const t0 = Date.now() - 500;
       const status = (state: string, message: string, at: number) =>
         tracer
           .startSpan(SPAN.status, { startTime: ms(at), attributes: { [ATTR.sessionId]: sessionId, [ATTR.sessionState]: state, [ATTR.sessionStatusMessage]: message } })
@@ -181,6 +181,22 @@ describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
     row = await sessionRow(collector, id);
     expect(row.stuck).toBe(false);
     expect(row.stuck_kind).toBeNull();
+  });
+  it('lets a late runtime error replace the watchdog\'s stuck verdict', async () => {
+    const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces` }));
+    const id = 'late-error-1';
+    const t0 = Date.now();
+    tracer.startSpan(SPAN.status, { startTime: ms(t0), attributes: { [ATTR.sessionId]: id, [ATTR.sessionState]: 'running' } }).end(ms(t0));
+    await provider.forceFlush();
+    const deadline = Date.now() + 5000;
+    while (!(await sessionRow(collector, id)).stuck && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect((await sessionRow(collector, id)).last_error_code).toBe('AGT-SESSION-STUCK');
+    // The runtime's own error, spooled during a network problem, arrives with its original (older) time.
+    const failed = tracer.startSpan(SPAN.error, { startTime: ms(t0 + 50), attributes: { [ATTR.sessionId]: id, [ATTR.errorType]: 'AGT-TIMEOUT-HEARTBEAT' } });
+    failed.setStatus({ code: SpanStatusCode.ERROR, message: 'Activity heartbeat timeout' });
+    failed.end(ms(t0 + 60));
+    await provider.forceFlush();
+    expect((await sessionRow(collector, id)).last_error_code).toBe('AGT-TIMEOUT-HEARTBEAT');
   });
 });
 

@@ -78,6 +78,7 @@ export function ingestRoutes(config: Config, pipeline: IngestPipeline) {
         }
         throw err;
       }
+      pipeline.stats.spansRejected += rejected.length;
       const errorMessage = rejected.length
         ? `${rejected.length} span(s) rejected: ${[...new Set(rejected.map((r) => r.reason))].slice(0, 5).join('; ')}`
         : '';

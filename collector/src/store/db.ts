@@ -93,14 +93,14 @@ export function postgresStore(url: string, options: { max?: number } = {}): Stor
     query: (text, params) => run(client, text, params),
     transaction: (fn) => client.begin((tx) => fn({ query: (text, params) => run(tx, text, params) })) as never,
     async migrate() {
-      // Two collectors starting together must not run the migrations twice.
-      const conn = await client.reserve();
+      // Two collectors starting together must not run the migrations twice. A client of its own
+      // with one connection: the session-level advisory lock and the migration share it.
+      const one = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
       try {
-        await conn.unsafe(`select pg_advisory_lock(${MIGRATION_LOCK_ID})`);
-        await migratePostgres(db as never, { migrationsFolder: MIGRATIONS_DIR });
+        await one.unsafe(`select pg_advisory_lock(${MIGRATION_LOCK_ID})`);
+        await migratePostgres(drizzlePostgres(one), { migrationsFolder: MIGRATIONS_DIR });
       } finally {
-        await conn.unsafe(`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`).catch(() => {});
-        conn.release();
+        await one.end({ timeout: 5 });
       }
     },
     close: () => client.end({ timeout: 5 }),

@@ -52,6 +52,8 @@ on conflict (fingerprint) do update set
 /**
  * Session upsert. State comes only from status spans, and an older status span never overwrites
  * a newer one (out-of-order batches still end right). Any newer sign of life clears the stuck flag.
+ * A real error from the runtime replaces a watchdog "stuck" last error even when its span time is
+ * older (a late or replayed export): it explains more than the watchdog's inference.
  */
 const UPSERT_SESSIONS = `
 insert into sessions as s (id, service, agent, provider, model, state, status_message, state_at, stuck_after_ms,
@@ -76,9 +78,9 @@ on conflict (id) do update set
   ended_at = case when excluded.state_at is not null and (s.state_at is null or excluded.state_at >= s.state_at) then excluded.ended_at else s.ended_at end,
   state_at = greatest(s.state_at, excluded.state_at),
   stuck_after_ms = coalesce(excluded.stuck_after_ms, s.stuck_after_ms),
-  last_error_code = case when excluded.last_error_at >= coalesce(s.last_error_at, '-infinity') then excluded.last_error_code else s.last_error_code end,
-  last_error_category = case when excluded.last_error_at >= coalesce(s.last_error_at, '-infinity') then excluded.last_error_category else s.last_error_category end,
-  last_error_message = case when excluded.last_error_at >= coalesce(s.last_error_at, '-infinity') then excluded.last_error_message else s.last_error_message end,
+  last_error_code = case when excluded.last_error_at >= coalesce(s.last_error_at, '-infinity') or (excluded.last_error_at is not null and s.last_error_code = 'AGT-SESSION-STUCK') then excluded.last_error_code else s.last_error_code end,
+  last_error_category = case when excluded.last_error_at >= coalesce(s.last_error_at, '-infinity') or (excluded.last_error_at is not null and s.last_error_code = 'AGT-SESSION-STUCK') then excluded.last_error_category else s.last_error_category end,
+  last_error_message = case when excluded.last_error_at >= coalesce(s.last_error_at, '-infinity') or (excluded.last_error_at is not null and s.last_error_code = 'AGT-SESSION-STUCK') then excluded.last_error_message else s.last_error_message end,
   last_error_at = greatest(s.last_error_at, excluded.last_error_at),
   started_at = least(s.started_at, excluded.started_at),
   last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
