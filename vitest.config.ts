@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // dashboard's component tests in jsdom. Browser tests drive real Chromium from the node project.
 export default defineConfig({
   test: {
+    // PGlite costs ~0.7 GiB per instance; two workers on a 2-core machine.
+    maxWorkers: 2,
     projects: [
       {
         test: {
@@ -13,8 +15,6 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          // PGlite costs ~0.7 GiB per instance; two workers on a 2-core machine.
-          maxWorkers: 2,
         },
       },
       'dashboard/vitest.config.ts',

@@ -19,7 +19,7 @@ export function registerMetrics(app: Hono, deps: CollectorDeps): void {
   app.get('/metrics', requireApiToken(deps.config.apiToken), async (c) => {
     const s = deps.pipeline.stats;
     // Ingest counts per-span rejections once it reports them in its stats; until then this reads 0.
-    const rejected = (s as { spansRejected?: number }).spansRejected ?? 0;
+    const rejected = s.spansRejected;
     // sessions_stuck_idx (stuck, last_seen_at).
     const stuckNow = await deps.store.db.$count(sessions, eq(sessions.stuck, true));
     const body = renderPrometheus([
