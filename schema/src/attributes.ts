@@ -12,6 +12,12 @@ export const ATTR = {
   timeoutKind: 'faultline.timeout.kind',
   upstreamType: 'faultline.upstream.type',
   upstreamRequestId: 'faultline.upstream.request_id',
+  /** Provider error code, e.g. OpenAI `insufficient_quota`. */
+  upstreamCode: 'faultline.upstream.code',
+  /** What the runtime was doing when it failed (classifier operation vocabulary, CLASSIFIER_OPERATIONS). */
+  operation: 'faultline.operation',
+  /** Sandbox error class name (Modal: SandboxTimeoutError, …). */
+  sandboxErrorClass: 'faultline.sandbox.error_class',
   /** The user-facing assistant output of a turn, for /api/sessions/:id/latest (seed 001). */
   outputText: 'faultline.output.text',
   /** A catalog code, set by the SDK; foreign values are reclassified at the collector. */

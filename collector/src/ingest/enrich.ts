@@ -103,7 +103,7 @@ export function classifierInputFromSpan(span: DecodedSpan, spanType: SpanType): 
     message: str(ex[ATTR.exceptionMessage]) ?? str(a[ATTR.exceptionMessage]) ?? span.statusMessage,
     httpStatus: num(a[ATTR.httpStatus]) ?? num(a['http.status_code']),
     upstreamType: str(a[ATTR.upstreamType]) ?? str(a['error.upstream_type']),
-    upstreamCode: str(a['faultline.upstream.code']) ?? str(a['error.upstream_code']),
+    upstreamCode: str(a[ATTR.upstreamCode]) ?? str(a['error.upstream_code']),
     errno: str(a[ATTR.errno]),
     temporalTimeoutType: str(a[ATTR.temporalTimeoutType]),
     failoverReason: str(a[ATTR.failoverReason]),
@@ -111,10 +111,10 @@ export function classifierInputFromSpan(span: DecodedSpan, spanType: SpanType): 
     cliExitCode: num(a[ATTR.cliExitCode]),
     cliSignal: str(a[ATTR.processSignal]),
     stderrTail: str(a[ATTR.cliStderrTail]),
-    sandboxErrorClass: str(a['faultline.sandbox.error_class']),
+    sandboxErrorClass: str(a[ATTR.sandboxErrorClass]),
     sandboxExitCode: num(a[ATTR.sandboxExitCode]),
     terminationRequested: bool(a[ATTR.terminationRequested]),
-    operation: str(a['faultline.operation']),
+    operation: str(a[ATTR.operation]),
     isTool: spanType === 'tool',
   };
 }

@@ -32,13 +32,13 @@ async function sessionRow(c: RunningCollector, id: string) {
 }
 
 /** Spans made by the official SDK, serialized by the official protobuf serializer (for raw-body tests). */
-function officialProtobufBody(sessionId: string): { body: Uint8Array; spans: ReadableSpan[] } {
+function officialProtobufBody(sessionId: string): { body: Uint8Array<ArrayBuffer>; spans: ReadableSpan[] } {
   const mem = new InMemorySpanExporter();
   const { tracer } = tracerWith(mem);
   const s = tracer.startSpan(SPAN.status, { attributes: { [ATTR.sessionId]: sessionId, [ATTR.sessionState]: 'running' } });
   s.end();
   const spans = mem.getFinishedSpans();
-  return { body: ProtobufTraceSerializer.serializeRequest(spans as ReadableSpan[])!, spans: spans as ReadableSpan[] };
+  return { body: new Uint8Array(ProtobufTraceSerializer.serializeRequest(spans as ReadableSpan[])!), spans: spans as ReadableSpan[] };
 }
 
 describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
@@ -109,7 +109,7 @@ describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
     const res = await fetch(`${collector.url}/v1/traces`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
-      body: gzipSync(body),
+      body: new Uint8Array(gzipSync(body)),
     });
     expect(res.status).toBe(200);
     expect((await sessionRow(collector, 'gzip-1')).state).toBe('running');
