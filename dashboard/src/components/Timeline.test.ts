@@ -48,6 +48,31 @@ describe('Timeline', () => {
     expect(error.textContent!.replace(details.textContent!, '')).not.toContain('handleAssistantFailover');
   });
 
+  it('places a failed turn where it failed, after the error status the SDK sent first', () => {
+    const { container } = render(Timeline, {
+      items: [
+        timelineItem({ kind: 'status', at: at(0), state: 'running' }),
+        // The turn span began at 1 s and failed at 5 s; the status change went out at 4.99 s.
+        timelineItem({
+          kind: 'error',
+          at: at(1),
+          endAt: at(5),
+          durationMs: 4_000,
+          name: 'invoke_agent support',
+          code: 'AGT-PROVIDER-BILLING',
+          statusCode: 2,
+          details: { spanType: 'turn' },
+          error: makeError({ at: at(5) }),
+        }),
+        timelineItem({ kind: 'status', at: at(4.99), state: 'error' }),
+      ],
+    });
+    const rows = [...container.querySelectorAll('li.tl')];
+    expect(rows.map((li) => li.getAttribute('data-kind'))).toEqual(['status', 'status', 'error']);
+    expect(rows[2].querySelector('.tl-when')?.textContent).toContain('+5.0 s');
+    expect(rows[2].textContent).toContain('Turn invoke_agent support failed after 4.0 s');
+  });
+
   it('says so when a session has no telemetry yet', () => {
     render(Timeline, { items: [] });
     expect(screen.getByText(/No telemetry recorded/)).toBeTruthy();

@@ -1,0 +1,367 @@
+/**
+ * The dashboard as a person sees it: real Chromium (playwright-core, the Debian build) against
+ * a real collector serving the built SPA, fed by the Faultline SDK and by a plain OpenTelemetry
+ * exporter. Every view is saved as a full-page screenshot under test/artifacts/ for review.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { getCatalogEntry, renderUserMessage } from '@faultline/schema';
+import { init, withTimeout, type Faultline } from '@faultline/sdk';
+import { STORAGES, startTestCollector } from '../../collector/src/testing.ts';
+import { DASHBOARD_DIST } from '../../collector/src/app.ts';
+import type { RunningCollector } from '../../collector/src/server.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+const STUCK_AFTER_MS = 1_500;
+
+// Readable ids a support person could be handed; a run suffix keeps reruns apart.
+const run = Date.now().toString(36);
+const ids = {
+  billing: `sess-billing-${run}`,
+  silent: `sess-silent-${run}`,
+  healthy: `sess-healthy-${run}`,
+  crash: `sess-worker-crash-${run}`,
+  toolTimeout: `sess-tool-timeout-${run}`,
+  otel: `conv-otel-429-${run}`,
+  live: `sess-live-${run}`,
+};
+
+const BILLING_MESSAGE = renderUserMessage('AGT-PROVIDER-BILLING', { provider: 'anthropic', model: 'claude-sonnet-4-5' });
+const STUCK_MESSAGE = renderUserMessage('AGT-SESSION-STUCK');
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+
+/** What the Anthropic SDK throws for "credit balance is too low" (the fields it carries). */
+class BadRequestError extends Error {
+  override name = 'BadRequestError';
+  readonly status = 400;
+  readonly error = {
+    type: 'error',
+    error: { type: 'invalid_request_error', message: 'Your credit balance is too low to access the Anthropic API.' },
+  };
+  constructor() {
+    super('400 {"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}}');
+  }
+}
+
+/** What a Temporal client sees when the worker stopped heartbeating (it crashed). */
+class TimeoutFailure extends Error {
+  override name = 'TimeoutFailure';
+  readonly timeoutType = 'HEARTBEAT';
+  constructor(readonly lastHeartbeatDetails: unknown) {
+    super('Activity task timed out');
+  }
+}
+class ActivityFailure extends Error {
+  override name = 'ActivityFailure';
+  readonly activityType = 'executeAgent';
+  readonly retryState = 'MAXIMUM_ATTEMPTS_REACHED';
+}
+
+async function billingSession(faultline: Faultline, id: string): Promise<void> {
+  const session = faultline.startSession({ id, agent: 'assistant', provider: 'anthropic', model: 'claude-sonnet-4-5', statusMessage: 'Creating execution environment…' });
+  session.status('ready', 'Ready');
+  await session
+    .turn('reply', async () => {
+      await sleep(20);
+      throw new BadRequestError();
+    })
+    .catch(() => {});
+}
+
+async function sendTelemetry(faultline: Faultline): Promise<void> {
+  await billingSession(faultline, ids.billing);
+
+  // Goes silent while running: no heartbeat, no end. The watchdog must flag it.
+  const silent = faultline.startSession({ id: ids.silent, agent: 'coder', provider: 'openai', model: 'gpt-5' });
+  silent.status('running', 'Working on the refactor…');
+
+  const healthy = faultline.startSession({ id: ids.healthy, agent: 'assistant', provider: 'anthropic', model: 'claude-sonnet-4-5' });
+  healthy.status('ready');
+  await healthy.turn('reply', async (turn) => {
+    const files = await healthy.tool('list_files', async () => ['README.md', 'src/index.ts']);
+    turn.output(`The project has ${files.length} files.`);
+  });
+  healthy.end('completed', 'Done');
+
+  const crash = faultline.startSession({ id: ids.crash, agent: 'researcher', statusMessage: 'Waiting for a worker…' });
+  crash.status('running', 'Working…');
+  for (let events = 1; events <= 3; events++) crash.heartbeat({ events_processed: events * 5, phase: 'tool_calls' });
+  crash.fail(new ActivityFailure('Activity task failed', { cause: new TimeoutFailure({ events_processed: 15, phase: 'tool_calls' }) }));
+
+  const coder = faultline.startSession({ id: ids.toolTimeout, agent: 'coder', provider: 'openai', model: 'gpt-5' });
+  coder.status('ready');
+  await coder
+    .turn('fix the failing test', async (turn) => {
+      await coder.tool('run_tests', () => withTimeout('cli_exec', 200, (signal) => sleep(5_000, signal), { label: 'npm test' }));
+      turn.output('All tests pass.');
+    })
+    .catch(() => {});
+
+  await faultline.flush();
+}
+
+/** A producer that knows nothing of Faultline: the official OTLP/proto exporter, one failed LLM call. */
+async function sendPlainOtel(url: string): Promise<void> {
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'plain-otel-chat' }),
+    spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${url}/v1/traces` }))],
+  });
+  const span = provider.getTracer('browser-test').startSpan('chat gpt-4o', {
+    attributes: {
+      'gen_ai.conversation.id': ids.otel,
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.request.model': 'gpt-4o',
+      'http.response.status_code': 429,
+    },
+  });
+  const error = new Error('429 Rate limit reached for gpt-4o in organization org-xyz on requests per min (RPM): Limit 500, Used 500.');
+  error.name = 'RateLimitError';
+  span.recordException(error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+  span.end();
+  await provider.forceFlush();
+  await provider.shutdown();
+}
+
+describe('dashboard in Chromium', () => {
+  let collector: RunningCollector;
+  let faultline: Faultline;
+  let spoolDir: string;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  const screenshot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const open = async (pathname: string) => {
+    await page.goto(`${collector.url}${pathname}`);
+    await page.locator('main h1').first().waitFor();
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(DASHBOARD_DIST, 'index.html'))) {
+      throw new Error('The dashboard is not built: run `npm run build:dashboard` (npm test does it first).');
+    }
+    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+    await mkdir(ARTIFACTS, { recursive: true });
+    spoolDir = await mkdtemp(path.join(tmpdir(), 'faultline-browser-'));
+
+    collector = await startTestCollector(STORAGES[0], {
+      stuckThresholdsMs: { starting: STUCK_AFTER_MS, running: STUCK_AFTER_MS, retrying: STUCK_AFTER_MS },
+      sweepIntervalMs: 300,
+    });
+    // No periodic heartbeat: the silent session must really be silent.
+    faultline = init({ serviceName: 'browser-test-runtime', endpoint: collector.url, spoolDir, heartbeatIntervalMs: 0, scheduledDelayMillis: 50 });
+    await sendTelemetry(faultline);
+    await sendPlainOtel(collector.url);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.setDefaultTimeout(10_000);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await faultline?.shutdown();
+    await collector?.close();
+    if (spoolDir) await rm(spoolDir, { recursive: true, force: true });
+  });
+
+  it('shows stuck and failed sessions with their friendly messages on the first screen', async () => {
+    await open('/');
+    const stuck = page.locator('section[aria-labelledby="stuck-h"]');
+    const failed = page.locator('section[aria-labelledby="failed-h"]');
+    // The watchdog flags the silent session within its threshold plus a sweep; the page updates live.
+    await stuck.getByRole('link', { name: ids.silent }).waitFor({ timeout: 15_000 });
+    await expect(stuck.getByText(STUCK_MESSAGE).first().isVisible()).resolves.toBe(true);
+
+    const billingRow = failed.getByRole('row').filter({ hasText: ids.billing });
+    await billingRow.waitFor();
+    await expect(billingRow.getByText(BILLING_MESSAGE).isVisible()).resolves.toBe(true);
+    await expect(billingRow.getByRole('link', { name: 'AGT-PROVIDER-BILLING' }).isVisible()).resolves.toBe(true);
+    // The worker crash and the tool timeout are failures too.
+    await failed.getByRole('link', { name: ids.crash }).waitFor();
+    await failed.getByRole('link', { name: ids.toolTimeout }).waitFor();
+    // A completed session is not a failure.
+    await expect(failed.getByText(ids.healthy).count()).resolves.toBe(0);
+
+    // "On the first screen": the stuck list and the first failed row are above the fold at 1280×800.
+    const box = await billingRow.boundingBox();
+    const stuckBox = await stuck.getByRole('link', { name: ids.silent }).boundingBox();
+    expect(stuckBox!.y).toBeLessThan(800);
+    expect(box!.y).toBeLessThan(800 * 1.5);
+
+    const cards = page.locator('ul.cards');
+    await expect(cards.getByText(/stuck now/).textContent()).resolves.toMatch(/1\s*stuck now/);
+    await page.locator('.chart-canvas canvas').first().waitFor();
+    await screenshot('overview');
+  });
+
+  it('classifies the plain OpenTelemetry span and names it in words', async () => {
+    await open(`/sessions?q=${encodeURIComponent(ids.otel)}`);
+    const row = page.getByRole('row').filter({ hasText: ids.otel });
+    await row.waitFor();
+    await expect(row.getByRole('link', { name: 'AGT-PROVIDER-RATE-LIMIT' }).isVisible()).resolves.toBe(true);
+    await expect(row.textContent()).resolves.toContain(renderUserMessage('AGT-PROVIDER-RATE-LIMIT', { provider: 'openai' }));
+    await expect(row.textContent()).resolves.toContain('plain-otel-chat');
+  });
+
+  it('filters sessions by code, and the filter survives a reload', async () => {
+    await open('/sessions');
+    await page.getByRole('link', { name: ids.healthy }).waitFor();
+    await page.getByLabel('Error code', { exact: true }).fill('agt-provider-billing');
+    await page.getByLabel('Error code', { exact: true }).press('Enter');
+    await page.waitForURL(/code=AGT-PROVIDER-BILLING/);
+    const rows = page.locator('table.sessions tbody tr');
+    await expect.poll(() => rows.count()).toBe(1);
+    await expect(rows.first().textContent()).resolves.toContain(ids.billing);
+
+    await page.reload();
+    await page.locator('main h1').waitFor();
+    await expect(page.getByLabel('Error code', { exact: true }).inputValue()).resolves.toBe('AGT-PROVIDER-BILLING');
+    await page.getByRole('link', { name: ids.billing }).waitFor();
+    await expect.poll(() => rows.count()).toBe(1);
+    await expect(page.getByText(ids.healthy).count()).resolves.toBe(0);
+
+    // Back to everything for the screenshot: a populated list.
+    await open('/sessions');
+    await page.getByRole('link', { name: ids.healthy }).waitFor();
+    await screenshot('sessions');
+  });
+
+  it('opens a session timeline: status change before the error, technical detail folded', async () => {
+    await open(`/sessions?code=AGT-PROVIDER-BILLING`);
+    await page.getByRole('link', { name: ids.billing }).click();
+    await page.waitForURL(`**/sessions/${ids.billing}`);
+    await expect(page.locator('main h1').textContent()).resolves.toContain(ids.billing);
+    // Friendly message first.
+    await expect(page.locator('.session-head .friendly').textContent()).resolves.toBe(BILLING_MESSAGE);
+
+    const items = page.locator('ol.timeline > li');
+    await items.first().waitFor();
+    const kinds = await items.evaluateAll((lis) =>
+      lis.map((li) => ({ kind: li.getAttribute('data-kind'), text: li.textContent ?? '' })),
+    );
+    const statusError = kinds.findIndex((k) => k.kind === 'status' && /\berror\b/i.test(k.text));
+    const errorItem = kinds.findIndex((k) => k.kind === 'error' && k.text.includes('AGT-PROVIDER-BILLING'));
+    expect(statusError).toBeGreaterThanOrEqual(0);
+    expect(errorItem).toBeGreaterThan(statusError);
+    const firstStatus = kinds.findIndex((k) => k.kind === 'status');
+    expect(firstStatus).toBe(0);
+
+    const errorLi = items.nth(errorItem);
+    await expect(errorLi.locator('.friendly').textContent()).resolves.toBe(BILLING_MESSAGE);
+    const tech = errorLi.locator('details.tech');
+    await expect(tech.evaluate((d) => (d as HTMLDetailsElement).open)).resolves.toBe(false);
+    const technical = tech.getByText(/credit balance is too low/).first();
+    await expect(technical.isVisible()).resolves.toBe(false);
+    await tech.locator('summary').click();
+    await expect(technical.isVisible()).resolves.toBe(true);
+    await tech.locator('summary').click(); // folded again for the screenshot
+    await screenshot('session');
+  });
+
+  it('explains a code for support staff, and the lookup box finds a session by id', async () => {
+    await open('/codes');
+    const card = page.locator('li.code-card').filter({ has: page.getByRole('link', { name: 'AGT-PROVIDER-BILLING', exact: true }) });
+    await card.waitFor();
+    const entry = getCatalogEntry('AGT-PROVIDER-BILLING')!;
+    const text = (await card.textContent()) ?? '';
+    expect(text).toContain('What the user saw');
+    expect(text).toMatch(/What to tell them/);
+    expect(text).toMatch(/what to check/i);
+    expect(text).toContain(entry.supportNote);
+    await screenshot('codes');
+
+    const lookup = page.locator('main form[role="search"]');
+    await lookup.getByRole('searchbox').fill(ids.crash);
+    await lookup.getByRole('button', { name: 'Find' }).click();
+    await page.waitForURL(`**/sessions/${ids.crash}`);
+    await expect(page.locator('main h1').textContent()).resolves.toContain(ids.crash);
+    await page.getByText(renderUserMessage('AGT-TIMEOUT-HEARTBEAT')).first().waitFor();
+
+    await open('/codes/AGT-PROVIDER-BILLING');
+    await page.getByText(entry.operatorHint).waitFor();
+    await page.locator('section[aria-labelledby="cs-h"]').getByRole('link', { name: ids.billing }).waitFor();
+    await screenshot('code');
+  });
+
+  it('shows a new error live, without a reload', async () => {
+    await open('/');
+    const failed = page.locator('section[aria-labelledby="failed-h"]');
+    await failed.getByRole('link', { name: ids.billing }).waitFor();
+    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+    await page.locator('.conn-live').waitFor();
+
+    await billingSession(faultline, ids.live);
+    await faultline.flush();
+
+    await failed.getByRole('link', { name: ids.live }).waitFor({ timeout: 15_000 });
+    await expect(page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).resolves.toBe(true);
+  });
+
+  it('works with the keyboard: Tab reaches the nav links and Enter follows one', async () => {
+    await open('/');
+    let focused = '';
+    for (let i = 0; i < 12 && focused !== 'Errors'; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => {
+        const el = document.activeElement;
+        return el?.closest('nav[aria-label="Main"]') ? (el.textContent ?? '').trim() : '';
+      });
+    }
+    expect(focused).toBe('Errors');
+    // The focus ring is visible (never outline: none on a focused link).
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    expect(outline).not.toBe('none');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/errors$/);
+    await expect(page.locator('main h1').textContent()).resolves.toBe('Errors');
+    // Focus moved to the new view's heading, so the next Tab continues in the page.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
+    await page.getByText('AGT-PROVIDER-BILLING').first().waitFor();
+    await screenshot('errors');
+  });
+
+  it('charts timeouts by kind, with the worker crash and the tool timeout', async () => {
+    await open('/timeouts');
+    const main = page.locator('main');
+    await main.getByText(/heartbeat/i).first().waitFor();
+    await main.getByText(/cli exec/i).first().waitFor();
+    await screenshot('timeouts');
+  });
+
+  it('shows the scenarios view', async () => {
+    await open('/scenarios');
+    await expect(page.locator('main h1').textContent()).resolves.toBe('Scenarios');
+    // The list, or an error box saying what failed; never a blank page.
+    await page.locator('main .panel, main .callout, main .empty, main [role="alert"]').first().waitFor();
+    await screenshot('scenarios');
+  });
+
+  it('raised no uncaught script error on any view', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
