@@ -222,7 +222,10 @@ export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineI
       error,
     });
   }
-  // Stable sort: spans arrive in (start, end, span id) order; stalls slot in by time.
-  items.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+  // Stable sort: spans arrive in (start, end, span id) order; stalls slot in by time. An error sits
+  // where it happened (its occurrence time, the failed span's end), not where its turn or tool
+  // began: otherwise a failed turn reads as before the `error` status the SDK emitted first.
+  const when = (i: TimelineItem) => (i.kind === 'error' ? (i.error?.at ?? i.endAt ?? i.at) : i.at);
+  items.sort((x, y) => (when(x) < when(y) ? -1 : when(x) > when(y) ? 1 : 0));
   return items.length > TIMELINE_MAX ? items.slice(items.length - TIMELINE_MAX) : items;
 }
