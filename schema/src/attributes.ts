@@ -27,6 +27,8 @@ export const ATTR = {
   errorUserMessage: 'error.user_message',
   errorSourceSystem: 'error.source_system',
   errorFingerprint: 'error.fingerprint',
+  /** Set on a span that fails only because a child's already-recorded error escaped it: one failure, one occurrence. */
+  errorPropagated: 'faultline.error.propagated',
   /** Classifier inputs recorded on error spans so the collector can reproduce the code. */
   cliExitCode: 'cli.exit_code',
   cliStderrTail: 'cli.stderr_tail',

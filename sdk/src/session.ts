@@ -401,6 +401,7 @@ export class Session {
           [ATTR.errorType]: known.described.code,
           [ATTR.errorCategory]: known.described.category,
           [ATTR.errorRetryable]: known.described.retryable,
+          [ATTR.errorPropagated]: true,
         });
         active.span.setStatus({ code: SpanStatusCode.ERROR, message: known.described.technicalMessage });
       } else {

@@ -193,7 +193,7 @@ export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineI
     }
     const details: Record<string, unknown> = Object.fromEntries(Object.entries(a).filter(([k]) => !LIFTED.has(k)));
     // A failed turn or tool call reads as an error in the timeline; what it was stays in details.spanType.
-    if (r.errorCode !== null) {
+    if (r.errorCode !== null && error) {
       return {
         ...base,
         kind: 'error',
@@ -203,7 +203,8 @@ export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineI
         ...(error ? { error } : {}),
       };
     }
-    return { ...base, kind: r.spanType as TimelineKind, message: r.statusMessage, details };
+    // A turn that failed only because a tool's recorded error escaped it stays a turn, with the code.
+    return { ...base, kind: r.spanType as TimelineKind, code: r.errorCode, message: r.statusMessage, details };
   });
   for (const s of stalls) {
     const error = errorFromRow(s);

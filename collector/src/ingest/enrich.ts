@@ -11,7 +11,9 @@ import {
   fingerprint,
   getCatalogEntry,
   isCatalogCode,
+  isSecretKey,
   isSessionState,
+  REDACTED,
   renderUserMessage,
   scrubAttributes,
   scrubSecrets,
@@ -59,6 +61,8 @@ export interface EnrichedSpan {
   outputText: string | null;
   heartbeat: Record<string, AttrValue> | null;
   error: EnrichedError | null;
+  /** The error escaped from a child span that already recorded it: keep the code, count no new occurrence. */
+  errorPropagated: boolean;
 }
 
 const str = (v: AttrValue | undefined): string | null =>
@@ -92,6 +96,44 @@ function spanTypeOf(span: DecodedSpan): SpanType {
 
 const nsToUs = (ns: bigint): number => Number(ns / 1000n);
 
+/**
+ * Secret scrubbing with a memo for one request. Scrubbing runs a dozen regexes over every string
+ * and was most of the enrichment cost; within a request the same values repeat on every span
+ * (session id, agent, model, tenant tags, an exception message on the span and in its event), so
+ * each distinct string is scrubbed once. The memo lives as long as the request's spans, so it is
+ * bounded by the body size. Same result as scrubAttributes/scrubSecrets.
+ */
+export class Scrubber {
+  private readonly texts = new Map<string, string>();
+  private readonly secretKeys = new Map<string, boolean>();
+
+  text(s: string): string {
+    let out = this.texts.get(s);
+    if (out === undefined) {
+      out = scrubSecrets(s);
+      this.texts.set(s, out);
+    }
+    return out;
+  }
+
+  attributes(attrs: Attributes): Attributes {
+    const out: Attributes = {};
+    for (const key in attrs) {
+      const value = attrs[key];
+      let secret = this.secretKeys.get(key);
+      if (secret === undefined) {
+        secret = isSecretKey(key);
+        this.secretKeys.set(key, secret);
+      }
+      if (secret && value !== null && value !== undefined && value !== '') out[key] = REDACTED;
+      else if (typeof value === 'string') out[key] = this.text(value);
+      else if (value !== null && typeof value === 'object') out[key] = scrubAttributes({ [key]: value })[key] as AttrValue;
+      else out[key] = value;
+    }
+    return out;
+  }
+}
+
 /** Classifier input from what an OTLP span carries (DESIGN §3). */
 export function classifierInputFromSpan(span: DecodedSpan, spanType: SpanType): ClassifierInput {
   const a = span.attributes;
@@ -119,14 +161,14 @@ export function classifierInputFromSpan(span: DecodedSpan, spanType: SpanType): 
   };
 }
 
-function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | null, model: string | null): EnrichedError {
+function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | null, model: string | null, scrub: Scrubber): EnrichedError {
   const input = classifierInputFromSpan(span, spanType);
   const explicit = input.code && isCatalogCode(input.code) ? input.code : null;
   const { code, rule } = explicit ? { code: explicit, rule: 'explicit-code' } : classify({ ...input, code: null });
   const entry = getCatalogEntry(code)!;
   // A foreign `error.type` (e.g. "java.net.SocketTimeoutException") is still worth keeping as the type.
   const exceptionType = input.exceptionType ?? (input.code && !explicit ? input.code : null);
-  const technical = input.message ? scrubSecrets(input.message).slice(0, 4000) : null;
+  const technical = input.message ? scrub.text(input.message).slice(0, 4000) : null;
   const exception = [...span.events].reverse().find((e) => e.name === 'exception');
   const stack = str(exception?.attributes[ATTR.exceptionStacktrace]);
   return {
@@ -136,7 +178,7 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
     message: renderUserMessage(entry, { provider, model }),
     technicalMessage: technical,
     exceptionType: exceptionType ? exceptionType.slice(0, 256) : null,
-    stacktrace: stack ? scrubSecrets(stack).slice(0, 16_000) : null,
+    stacktrace: stack ? scrub.text(stack).slice(0, 16_000) : null,
     fingerprint: str(span.attributes[ATTR.errorFingerprint]) ?? fingerprint({ code, exceptionType, message: technical ?? '' }),
     timeoutKind: input.timeoutKind ?? entry.timeoutKind ?? null,
     upstreamStatus: input.httpStatus ?? null,
@@ -145,7 +187,13 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
   };
 }
 
-export function enrichSpan(span: DecodedSpan): EnrichedSpan {
+/** Enrich the spans of one request, sharing one scrub memo. */
+export function enrichSpans(spans: DecodedSpan[]): EnrichedSpan[] {
+  const scrub = new Scrubber();
+  return spans.map((span) => enrichSpan(span, scrub));
+}
+
+export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()): EnrichedSpan {
   const a = span.attributes;
   const spanType = spanTypeOf(span);
   const provider = str(a[ATTR.genAiProvider]) ?? str(span.resource[ATTR.genAiProvider]);
@@ -160,7 +208,7 @@ export function enrichSpan(span: DecodedSpan): EnrichedSpan {
     }
   }
   const stuckAfter = num(a[ATTR.sessionStuckAfterMs]);
-  const scrubbed = scrubAttributes(a) as Attributes;
+  const scrubbed = scrub.attributes(a);
   return {
     span,
     sessionId: sessionIdOf(a, span.resource),
@@ -172,9 +220,9 @@ export function enrichSpan(span: DecodedSpan): EnrichedSpan {
     events: span.events.map((e) => ({
       name: e.name,
       timeUnixNano: e.timeUnixNano.toString(),
-      attributes: scrubAttributes(e.attributes) as Attributes,
+      attributes: scrub.attributes(e.attributes),
     })),
-    statusMessage: span.statusMessage ? scrubSecrets(span.statusMessage) : null,
+    statusMessage: span.statusMessage ? scrub.text(span.statusMessage) : null,
     state: isSessionState(stateValue) ? stateValue : null,
     stateMessage: spanType === 'status' ? str(scrubbed[ATTR.sessionStatusMessage]) : null,
     stuckAfterMs: stuckAfter !== null && stuckAfter > 0 ? Math.round(stuckAfter) : null,
@@ -183,6 +231,7 @@ export function enrichSpan(span: DecodedSpan): EnrichedSpan {
     model,
     outputText: str(scrubbed[ATTR.outputText]),
     heartbeat,
-    error: isError ? enrichError(span, spanType, provider, model) : null,
+    error: isError ? enrichError(span, spanType, provider, model, scrub) : null,
+    errorPropagated: isError && bool(a[ATTR.errorPropagated]) === true,
   };
 }

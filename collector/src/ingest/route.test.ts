@@ -182,6 +182,25 @@ describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
     expect(row.stuck).toBe(false);
     expect(row.stuck_kind).toBeNull();
   });
+  it('counts a tool failure that escaped its turn once, and keeps the code on the turn', async () => {
+    const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces` }));
+    const id = 'propagated-1';
+    const turn = tracer.startSpan('invoke_agent coder', { attributes: { [ATTR.sessionId]: id } });
+    const tool = tracer.startSpan('execute_tool npm_test', { attributes: { [ATTR.sessionId]: id, [ATTR.errorType]: 'AGT-TIMEOUT-CLI-EXEC', [ATTR.timeoutKind]: 'cli_exec' } });
+    tool.recordException({ name: 'FaultlineTimeoutError', message: 'npm test timed out after 300 ms' });
+    tool.setStatus({ code: SpanStatusCode.ERROR });
+    tool.end();
+    turn.setAttributes({ [ATTR.errorType]: 'AGT-TIMEOUT-CLI-EXEC', [ATTR.errorPropagated]: true });
+    turn.setStatus({ code: SpanStatusCode.ERROR, message: 'npm test timed out after 300 ms' });
+    turn.end();
+    await provider.forceFlush();
+    const errors = await collector.deps.store.query<{ code: string }>('select code from errors where session_id = $1', [id]);
+    expect(errors).toEqual([{ code: 'AGT-TIMEOUT-CLI-EXEC' }]);
+    expect((await sessionRow(collector, id)).error_count).toBe(1);
+    const [turnRow] = await collector.deps.store.query<{ error_code: string }>("select error_code from spans where session_id = $1 and name like 'invoke_agent%'", [id]);
+    expect(turnRow.error_code).toBe('AGT-TIMEOUT-CLI-EXEC');
+  });
+
   it('lets a late runtime error replace the watchdog\'s stuck verdict', async () => {
     const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces` }));
     const id = 'late-error-1';

@@ -19,7 +19,7 @@ import {
 import { requireIngestKey } from '../auth.ts';
 import { FaultlineError } from '../errors.ts';
 import type { Config } from '../config.ts';
-import { enrichSpan } from './enrich.ts';
+import { enrichSpans } from './enrich.ts';
 import { BackPressureError, type IngestPipeline } from './pipeline.ts';
 
 type Format = 'protobuf' | 'json';
@@ -71,7 +71,7 @@ export function ingestRoutes(config: Config, pipeline: IngestPipeline) {
         throw err;
       }
       try {
-        await pipeline.submit(spans.map(enrichSpan));
+        await pipeline.submit(enrichSpans(spans));
       } catch (err) {
         if (err instanceof BackPressureError) {
           return otlpAnswer(err.status, err.message, format, { 'retry-after': String(err.retryAfterSeconds) });

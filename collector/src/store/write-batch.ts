@@ -151,7 +151,7 @@ function aggregateSessions(spans: EnrichedSpan[]): SessionAgg[] {
       agg.stateMessage = s.stateMessage;
       agg.stateUs = s.endUs;
     }
-    if (s.error) {
+    if (s.error && !s.errorPropagated) {
       agg.errorCount++;
       if (!agg.err || s.endUs >= agg.err.atUs) agg.err = { ...s.error, atUs: s.endUs };
     }
@@ -208,7 +208,7 @@ export async function writeBatch(tx: SqlRunner, batch: EnrichedSpan[]): Promise<
   const newKeys = new Set(insertedKeys.map((r) => `${r.trace_id}:${r.span_id}`));
   const inserted = newKeys.size === rows.length ? rows : rows.filter((s) => newKeys.has(`${s.span.traceId}:${s.span.spanId}`));
 
-  const errorSpans = inserted.filter((s) => s.error !== null);
+  const errorSpans = inserted.filter((s) => s.error !== null && !s.errorPropagated);
   let newErrors: EnrichedSpan[] = [];
   if (errorSpans.length > 0) {
     const e: unknown[][] = Array.from({ length: 19 }, () => []);
