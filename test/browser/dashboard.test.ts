@@ -150,7 +150,11 @@ describe('dashboard in Chromium', () => {
   let page: Page;
   const pageErrors: string[] = [];
 
-  const screenshot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const screenshot = async (name: string) => {
+    // From the top: the sticky header would otherwise be drawn mid-page in a full-page capture.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  };
   const open = async (pathname: string) => {
     await page.goto(`${collector.url}${pathname}`);
     await page.locator('main h1').first().waitFor();
@@ -294,6 +298,12 @@ describe('dashboard in Chromium', () => {
     expect(text).toMatch(/what to check/i);
     expect(text).toContain(entry.supportNote);
     await screenshot('codes');
+
+    // Support hears the customer's words, not a code.
+    await page.getByLabel('Words in the message or advice').fill('out of credits');
+    await page.waitForURL(/q=out\+of\+credits|q=out%20of%20credits/);
+    await expect.poll(() => page.locator('li.code-card').count()).toBe(1);
+    await card.waitFor();
 
     const lookup = page.locator('main form[role="search"]');
     await lookup.getByRole('searchbox').fill(ids.crash);

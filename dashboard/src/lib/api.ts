@@ -169,6 +169,10 @@ export interface Scenario {
   expectedMessage: string | null;
   timeToDetectMs: number | null;
   lastRun: ScenarioRun | null;
+  /** Optional in older collectors: what went wrong for users, the path of states, production timing. */
+  description?: string;
+  stateFlow?: string;
+  timeToDetect?: { production: string; productionMs: number; testMs: number; testSetup: string };
 }
 
 const enc = encodeURIComponent;
