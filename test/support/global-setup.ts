@@ -7,19 +7,11 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { withDatabase } from '../../collector/src/testing.ts';
 import { postgresStore } from '../../collector/src/store/db.ts';
+import { processAlive } from '../../collector/src/store/lock.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     pgTemplate: string | null;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -38,7 +30,7 @@ export default async function setup(project: TestProject) {
     const stale = await admin.unsafe<{ datname: string }[]>(`select datname from pg_database where datname ~ '^faultline_(t|tpl)_[0-9]+'`);
     for (const { datname } of stale) {
       const pid = Number(datname.split('_')[2]);
-      if (!alive(pid)) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+      if (!processAlive(pid)) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
     }
     await admin.unsafe(`drop database if exists "${template}" with (force)`);
     await admin.unsafe(`create database "${template}"`);
