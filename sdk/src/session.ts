@@ -330,8 +330,9 @@ export class Session {
       const attributeValue = toAttributeValue(value);
       if (attributeValue !== undefined) attributes[`${ATTR.heartbeatPrefix}${key}`] = attributeValue;
     }
-    const span = this.startSpan(SPAN.heartbeat, attributes, this.rootContext);
-    span.end();
+    const at = this.nextTime();
+    const span = this.startSpan(SPAN.heartbeat, attributes, this.rootContext, at);
+    span.end(at);
   }
 
   /** Heartbeats run exactly while the session is in a state that can get stuck. */
@@ -363,7 +364,10 @@ export class Session {
       const agent = this.agent ?? name;
       if (kind === 'turn') attributes[ATTR.genAiAgent] = agent;
       const spanName = kind === 'turn' ? `${SPAN.turnPrefix} ${agent}` : `${SPAN.toolPrefix} ${name}`;
-      return { session: this, span: this.startSpan(spanName, attributes, parent), kind, failed: false, endNotBeforeMs: 0 };
+      // On the session's clock: OTel's default start is Date.now() in whole ms, which can read
+      // earlier than the status change (e.g. `running`) this span follows.
+      const span = this.startSpan(spanName, attributes, parent, this.nextTime());
+      return { session: this, span, kind, failed: false, endNotBeforeMs: 0 };
     } catch (error) {
       internalError(this.runtime.guard, `${kind} start`, error);
       return null;
@@ -379,8 +383,10 @@ export class Session {
 
   private closeSpan(active: ActiveSpan): void {
     try {
-      const now = hrTimeToMilliseconds(hrTime());
-      active.span.end(active.endNotBeforeMs > now ? millisToHrTime(active.endNotBeforeMs) : undefined);
+      // With an explicit start OTel would end at Date.now(), possibly before the start.
+      const end = Math.max(hrTimeToMilliseconds(this.nextTime()), active.endNotBeforeMs);
+      this.lastTimeMs = Math.max(this.lastTimeMs, end);
+      active.span.end(millisToHrTime(end));
     } catch (error) {
       internalError(this.runtime.guard, 'span end', error);
     }
