@@ -1,0 +1,162 @@
+/**
+ * SDK cost (DESIGN §8), in process, with a no-op exporter behind the same BatchSpanProcessor on
+ * both sides, so only the work on the runtime's thread differs:
+ * - bare: `tracer.startSpan(name, { attributes }).end()` on a plain BasicTracerProvider, with the
+ *   attributes the SDK's span carries (captured from a real SDK span first);
+ * - turn: `session.turn(name, fn)` with autoStatus off (one `invoke_agent` span, the wrapper's
+ *   own cost); turn+status: the default autoStatus turn, which also emits its running/ready
+ *   status spans, compared with three bare spans;
+ * - error: `session.fail(error)` outside a turn (classification, the status change to `error`
+ *   and the `faultline.error` span with its exception event) vs one bare span with the error
+ *   span's attributes.
+ * Variants run interleaved in rounds; each figure is the median per-operation time over rounds,
+ * and ratios are of medians. Operations run in chunks of 200 with a macrotask between chunks so
+ * the BatchSpanProcessor exports (and never drops) as it would in a real runtime.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Attributes } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
+import { init } from '../../sdk/src/index.ts';
+import { Report, atMost } from '../lib/report.ts';
+import { median, round } from '../lib/stats.ts';
+
+const CHUNK = 200;
+
+const noopExporter = (): SpanExporter => ({
+  export: (_spans, done) => done({ code: 0 }),
+  shutdown: async () => {},
+  forceFlush: async () => {},
+});
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** Median ns per operation of `op` over chunks; sync and async ops alike. */
+async function timeOps(op: () => unknown, total: number): Promise<number> {
+  let ns = 0n;
+  for (let done = 0; done < total; done += CHUNK) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < CHUNK; i++) {
+      const r = op();
+      if (r instanceof Promise) await r;
+    }
+    ns += process.hrtime.bigint() - t0;
+    await tick();
+  }
+  return Number(ns) / total;
+}
+
+class ServiceError extends Error {
+  status = 402;
+  type = 'billing_error';
+}
+
+export async function runSdk(report: Report, o: { quick: boolean }): Promise<void> {
+  const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-bench-spool-'));
+  const sessionOptions = {
+    agent: 'planner',
+    provider: 'anthropic',
+    model: 'claude-sonnet-4',
+    attributes: { 'tenant.id': 'tenant-7', 'deployment.environment': 'prod' },
+  };
+  const makeError = (i: number) => new ServiceError(`Your credit balance is too low to access the Anthropic API (request ${i}).`);
+  try {
+    // 1. Capture what the SDK's spans carry, so the bare spans get exactly the same attributes.
+    const captured = new InMemorySpanExporter();
+    const probe = init({ serviceName: 'bench', exporter: noopExporter(), heartbeatIntervalMs: 0, spoolDir, spanProcessors: [new SimpleSpanProcessor(captured)] });
+    const ps = probe.startSession({ ...sessionOptions, autoStatus: false });
+    await ps.turn('plan', () => 1);
+    ps.fail(makeError(0));
+    // Read before shutdown: shutting the exporter down empties it.
+    const spans = [...captured.getFinishedSpans()];
+    await probe.shutdown();
+    const find = (p: (s: ReadableSpan) => boolean) => spans.find(p)!;
+    const turnSpan = find((s) => s.name.startsWith('invoke_agent'));
+    const statusSpan = find((s) => s.name === 'faultline.session.status');
+    const errorSpan = find((s) => s.name === 'faultline.error');
+    const turnAttrs: Attributes = { ...turnSpan.attributes };
+    const statusAttrs: Attributes = { ...statusSpan.attributes };
+    const errorAttrs: Attributes = { ...errorSpan.attributes };
+
+    // 2. The two pipelines: plain OTel and Faultline, both BatchSpanProcessor → no-op.
+    const resource = resourceFromAttributes({ 'service.name': 'bench' });
+    const bareProvider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(noopExporter())] });
+    const tracer = bareProvider.getTracer('bench');
+    const sdk = init({ serviceName: 'bench', exporter: noopExporter(), heartbeatIntervalMs: 0, spoolDir });
+    const manual = sdk.startSession({ ...sessionOptions, autoStatus: false, state: 'running' });
+    const auto = sdk.startSession(sessionOptions);
+    const failing = sdk.startSession({ ...sessionOptions, autoStatus: false, state: 'running' });
+    let errorIndex = 0;
+    const errors = Array.from({ length: 1000 }, (_, i) => makeError(i));
+
+    const variants: Record<string, () => unknown> = {
+      bareTurn: () => tracer.startSpan(turnSpan.name, { attributes: turnAttrs }).end(),
+      bareTurnWithStatus: () => {
+        tracer.startSpan(statusSpan.name, { attributes: statusAttrs }).end();
+        tracer.startSpan(turnSpan.name, { attributes: turnAttrs }).end();
+        tracer.startSpan(statusSpan.name, { attributes: statusAttrs }).end();
+      },
+      bareError: () => tracer.startSpan(errorSpan.name, { attributes: errorAttrs }).end(),
+      turn: () => manual.turn('plan', () => 1),
+      turnWithStatus: () => auto.turn('plan', () => 1),
+      error: () => failing.fail(errors[errorIndex++ % errors.length]),
+    };
+    const perOp = o.quick ? 2_000 : 10_000;
+    const rounds = o.quick ? 5 : 15;
+    const samples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+    for (const op of Object.values(variants)) await timeOps(op, 2_000); // warm-up (JIT)
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, op] of Object.entries(variants)) samples[name].push(await timeOps(op, perOp));
+    }
+    const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+    report.add('sdk.bareSpanNs', 'bare OTel span (turn attributes)', Math.round(m.bareTurn), 'ns/op');
+    report.add('sdk.turnNs', 'SDK turn (autoStatus off: one span)', Math.round(m.turn), 'ns/op');
+    report.add('sdk.turnRatio', 'SDK turn / bare span', round(m.turn / m.bareTurn), '×', atMost(round(m.turn / m.bareTurn), 1.2));
+    report.add('sdk.turnWithStatusNs', 'SDK turn with auto status (3 spans)', Math.round(m.turnWithStatus), 'ns/op');
+    report.add('sdk.turnWithStatusRatio', 'SDK turn with status / 3 bare spans', round(m.turnWithStatus / m.bareTurnWithStatus), '×');
+    report.add('sdk.bareErrorSpanNs', 'bare OTel span (error attributes)', Math.round(m.bareError), 'ns/op');
+    report.add('sdk.errorNs', 'SDK fail() (classify, status + error span)', Math.round(m.error), 'ns/op');
+    report.add('sdk.errorRatio', 'SDK fail() / bare span', round(m.error / m.bareError), '×', atMost(round(m.error / m.bareError), 2));
+    await sdk.shutdown();
+    await bareProvider.shutdown();
+
+    // 3. Memory: heap held by 10k finished SDK spans waiting for export (turns with their attributes).
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const held = new InMemorySpanExporter();
+    const memSdk = init({ serviceName: 'bench', exporter: held, heartbeatIntervalMs: 0, spoolDir });
+    const memSession = memSdk.startSession({ ...sessionOptions, autoStatus: false, state: 'running' });
+    await memSdk.flush();
+    held.reset();
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let done = 0; done < 10_000; done += CHUNK) {
+      for (let i = 0; i < CHUNK; i++) await memSession.turn('plan', (t) => t.output(`answer ${done + i}`));
+      await tick();
+    }
+    await memSdk.flush();
+    gc();
+    const after = process.memoryUsage().heapUsed;
+    const count = held.getFinishedSpans().length;
+    const perTenK = ((after - before) / count) * 10_000;
+    report.add('sdk.memoryPer10kSpansMiB', 'heap per 10k buffered SDK spans', round(perTenK / 2 ** 20, 1), 'MiB');
+    report.note(
+      `SDK buffering is bounded by the BatchSpanProcessor queue (2048 spans by default, ≈ ${round((perTenK / 10_000) * 2048 / 2 ** 20, 1)} MiB); ` +
+        'during an outage batches go to the disk spool, not the heap.',
+    );
+    await memSdk.shutdown();
+  } finally {
+    fs.rmSync(spoolDir, { recursive: true, force: true });
+  }
+}
