@@ -128,7 +128,7 @@ async function sendAll(url: string, batches: TrafficBatch[], clients: number, ma
           const res = await fetch(`${url}/v1/traces`, {
             method: 'POST',
             headers: { 'content-type': 'application/x-protobuf' },
-            body: batch.body,
+            body: batch.body as BodyInit,
             signal: AbortSignal.timeout(30_000),
           });
           await res.arrayBuffer();
@@ -161,7 +161,7 @@ async function httpRun(env: Record<string, string>, batches: TrafficBatch[], o: 
   try {
     // One small warm-up request (JIT, connection pool, prepared plans), not counted.
     const warm = makeBatches(1, 50);
-    await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: warm[0].body });
+    await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: warm[0].body as BodyInit });
     const sent = await sendAll(url, batches, o.clients, o.maxSeconds);
     const { count, stats } = await ask<{ count: { spans: number }; stats: { batchesWritten: number } }>(child, 'count', 'count');
     return {

@@ -29,7 +29,7 @@ export async function runStuck(report: Report, o: { quick: boolean }): Promise<v
       const res = await fetch(`${collector.url}/v1/traces`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-protobuf' },
-        body: makeStatusBatch(ids, 'running', Date.now()),
+        body: makeStatusBatch(ids, 'running', Date.now()) as BodyInit,
       });
       if (res.status !== 200) throw new Error(`ingest answered ${res.status}`);
       await sleep(200);
