@@ -358,8 +358,11 @@ describe('dashboard in Chromium', () => {
   it('charts timeouts by kind, with the worker crash and the tool timeout', async () => {
     await open('/timeouts');
     const main = page.locator('main');
-    await main.getByText(/heartbeat/i).first().waitFor();
-    await main.getByText(/cli exec/i).first().waitFor();
+    // Kinds in words, the raw kind beside them for operators.
+    const row = (kind: string) => main.locator('tbody tr').filter({ hasText: kind });
+    await expect(row('worker went silent').textContent()).resolves.toMatch(/heartbeat\s*1\s*1/);
+    await expect(row('coding agent too slow').textContent()).resolves.toMatch(/cli_exec\s*1\s*1/);
+    await main.locator('.chart-canvas canvas').waitFor();
     await screenshot('timeouts');
   });
 

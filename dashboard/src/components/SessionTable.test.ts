@@ -31,6 +31,18 @@ describe('SessionTable', () => {
     expect(time.getAttribute('title')).toMatch(/\d{4}-\d{2}-\d{2}T/);
   });
 
+  it('tells where a stuck session stopped: its last status under the stuck message', () => {
+    render(SessionTable, { sessions: [sessionPage.items[0]], caption: 'x' });
+    const cell = screen.getByText(/stopped making progress while starting/);
+    expect(cell.textContent).toContain('Last status: Creating execution environment...');
+  });
+
+  it('says the state is unknown for a plain OpenTelemetry producer, with why in the title', () => {
+    render(SessionTable, { sessions: [makeSession({ state: null, statusMessage: null })], caption: 'x' });
+    const badge = screen.getByText('state unknown');
+    expect(badge.getAttribute('title')).toMatch(/does not|not session status changes/);
+  });
+
   it('leads with the status line of a healthy session, not an old error', () => {
     const s = makeSession({
       statusMessage: 'Running tool search',

@@ -17,6 +17,21 @@ const scenario: Scenario = {
 };
 
 describe('Scenarios view', () => {
+  it('explains a collector without the scenarios API instead of showing a raw 404, and cannot run', async () => {
+    stubFetch({ '/api/scenarios': () => json({ error: { code: 'not_found', message: 'No route for GET /api/scenarios' } }, 404) });
+    render(Scenarios);
+    expect(await screen.findByText('This collector does not offer scenarios')).toBeTruthy();
+    expect(screen.queryByText(/No route for GET/)).toBeNull();
+    expect((screen.getByRole('button', { name: 'Run all scenarios' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('says none has run yet rather than "0 passed"', async () => {
+    stubFetch({ '/api/scenarios': () => json([scenario, { ...scenario, id: 'other', title: 'Other' }]) });
+    render(Scenarios);
+    expect(await screen.findByText('2 scenarios, none run yet on this collector.')).toBeTruthy();
+    expect(screen.queryByText(/0 of/)).toBeNull();
+  });
+
   it('documents each scenario, runs one and shows progress then the result', async () => {
     let finish: (r: Response) => void = () => {};
     let runs = 0;
