@@ -219,7 +219,19 @@ describe('dashboard in Chromium', () => {
 
     const cards = page.locator('ul.cards');
     await expect(cards.getByText(/stuck now/).textContent()).resolves.toMatch(/1\s*stuck now/);
-    await page.locator('.chart-canvas canvas').first().waitFor();
+    // The chart has axis titles, and pointing at the latest bucket reads its counts out in words.
+    const over = page.locator('.chart-canvas .u-over');
+    await over.waitFor();
+    await expect(page.locator('figure.chart figcaption').textContent()).resolves.toContain('Vertical axis: errors per 30 min. Horizontal axis: local time.');
+    await over.scrollIntoViewIfNeeded();
+    const area = (await over.boundingBox())!;
+    await expect
+      .poll(async () => {
+        await page.mouse.move(area.x + area.width - 2, area.y + area.height / 2, { steps: 2 });
+        return page.locator('.chart-readout').textContent();
+      })
+      .toMatch(/provider 2 · timeout 2 · session 1/);
+    await page.mouse.move(0, 0);
     await screenshot('overview');
   });
 
@@ -285,6 +297,23 @@ describe('dashboard in Chromium', () => {
     await expect(technical.isVisible()).resolves.toBe(true);
     await tech.locator('summary').click(); // folded again for the screenshot
     await screenshot('session');
+  });
+
+  it('shows a stuck session with how long it has been silent and where it stopped', async () => {
+    await open(`/sessions/${ids.silent}`);
+    const head = page.locator('.session-head');
+    await head.getByText(/No sign of life for/).waitFor();
+    await expect(head.locator('.friendly').textContent()).resolves.toBe(STUCK_MESSAGE);
+    await expect(head.textContent()).resolves.toContain('Working on the refactor…');
+    await screenshot('session-stuck');
+
+    // A plain OpenTelemetry session: no status spans, still a readable page.
+    await open(`/sessions/${ids.otel}`);
+    await expect(page.locator('.session-head .friendly').textContent()).resolves.toBe(
+      renderUserMessage('AGT-PROVIDER-RATE-LIMIT', { provider: 'openai' }),
+    );
+    await page.locator('.session-head').getByText('state unknown').waitFor();
+    await screenshot('session-otel');
   });
 
   it('explains a code for support staff, and the lookup box finds a session by id', async () => {
