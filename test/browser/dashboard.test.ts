@@ -29,7 +29,8 @@ const run = Date.now().toString(36);
 const ids = {
   billing: `sess-billing-${run}`,
   silent: `sess-silent-${run}`,
-  healthy: `sess-healthy-${run}`,
+  // Long, as real thread ids are: nothing may overflow the 1280 px layout because of it.
+  healthy: `sess-healthy-${run}-thread-7f3c2a9e-4b1d-4c8e-9a6f-2d5e8b1c0f47-01J9ZK3W8Q`,
   crash: `sess-worker-crash-${run}`,
   toolTimeout: `sess-tool-timeout-${run}`,
   otel: `conv-otel-429-${run}`,
@@ -153,6 +154,9 @@ describe('dashboard in Chromium', () => {
   const screenshot = async (name: string) => {
     // From the top: the sticky header would otherwise be drawn mid-page in a full-page capture.
     await page.evaluate(() => window.scrollTo(0, 0));
+    // Nothing wider than the laptop screen: no sideways scrolling on any view.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, `${name} scrolls sideways`).toBeLessThanOrEqual(0);
     await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
   };
   const open = async (pathname: string) => {
