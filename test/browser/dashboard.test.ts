@@ -23,6 +23,12 @@ import type { RunningCollector } from '../../collector/src/server.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const STUCK_AFTER_MS = 1_500;
+/**
+ * Sessions that are only briefly busy get a long threshold of their own
+ * (`faultline.session.stuck_after_ms`): on a loaded machine a 200 ms tool call could otherwise
+ * outlast 1.5 s and add a stuck verdict the counts below do not expect.
+ */
+const BUSY_STUCK_AFTER_MS = 60_000;
 
 // Readable ids a support person could be handed; a run suffix keeps reruns apart.
 const run = Date.now().toString(36);
@@ -77,7 +83,7 @@ class ActivityFailure extends Error {
 }
 
 async function billingSession(faultline: Faultline, id: string): Promise<void> {
-  const session = faultline.startSession({ id, agent: 'assistant', provider: 'anthropic', model: 'claude-sonnet-4-5', statusMessage: 'Creating execution environment…' });
+  const session = faultline.startSession({ stuckAfterMs: BUSY_STUCK_AFTER_MS, id, agent: 'assistant', provider: 'anthropic', model: 'claude-sonnet-4-5', statusMessage: 'Creating execution environment…' });
   session.status('ready', 'Ready');
   await session
     .turn('reply', async () => {
@@ -94,7 +100,7 @@ async function sendTelemetry(faultline: Faultline): Promise<void> {
   const silent = faultline.startSession({ id: ids.silent, agent: 'coder', provider: 'openai', model: 'gpt-5' });
   silent.status('running', 'Working on the refactor…');
 
-  const healthy = faultline.startSession({ id: ids.healthy, agent: 'assistant', provider: 'anthropic', model: 'claude-sonnet-4-5' });
+  const healthy = faultline.startSession({ stuckAfterMs: BUSY_STUCK_AFTER_MS, id: ids.healthy, agent: 'assistant', provider: 'anthropic', model: 'claude-sonnet-4-5' });
   healthy.status('ready');
   await healthy.turn('reply', async (turn) => {
     const files = await healthy.tool('list_files', async () => ['README.md', 'src/index.ts']);
@@ -102,12 +108,12 @@ async function sendTelemetry(faultline: Faultline): Promise<void> {
   });
   healthy.end('completed', 'Done');
 
-  const crash = faultline.startSession({ id: ids.crash, agent: 'researcher', statusMessage: 'Waiting for a worker…' });
+  const crash = faultline.startSession({ stuckAfterMs: BUSY_STUCK_AFTER_MS, id: ids.crash, agent: 'researcher', statusMessage: 'Waiting for a worker…' });
   crash.status('running', 'Working…');
   for (let events = 1; events <= 3; events++) crash.heartbeat({ events_processed: events * 5, phase: 'tool_calls' });
   crash.fail(new ActivityFailure('Activity task failed', { cause: new TimeoutFailure({ events_processed: 15, phase: 'tool_calls' }) }));
 
-  const coder = faultline.startSession({ id: ids.toolTimeout, agent: 'coder', provider: 'openai', model: 'gpt-5' });
+  const coder = faultline.startSession({ stuckAfterMs: BUSY_STUCK_AFTER_MS, id: ids.toolTimeout, agent: 'coder', provider: 'openai', model: 'gpt-5' });
   coder.status('ready');
   await coder
     .turn('fix the failing test', async (turn) => {
