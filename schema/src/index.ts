@@ -7,3 +7,4 @@ export * from './catalog.ts';
 export * from './classifier.ts';
 export * from './fingerprint.ts';
 export * from './scrub.ts';
+export * from './scenarios.ts';

@@ -4,6 +4,7 @@ import type { CollectorDeps } from '../app.ts';
 import { codeRoutes } from './codes.ts';
 import { errorRoutes } from './errors.ts';
 import { overviewRoutes } from './overview.ts';
+import { scenarioRoutes } from './scenarios.ts';
 import { sessionRoutes } from './sessions.ts';
 import { streamRoutes } from './stream.ts';
 import { timeoutRoutes } from './timeouts.ts';
@@ -16,5 +17,6 @@ export function apiRoutes(deps: CollectorDeps): Hono {
   api.route('/timeouts', timeoutRoutes(deps));
   api.route('/overview', overviewRoutes(deps));
   api.route('/stream', streamRoutes(deps));
+  api.route('/scenarios', scenarioRoutes(deps));
   return api;
 }

@@ -1,0 +1,136 @@
+/**
+ * Documented scenarios (failure-taxonomy §5): their descriptions with the last stored run, the
+ * runner's results, and a run started from the dashboard.
+ *
+ * `POST /api/scenarios/run` does not play the scenarios in this process. The drivers are a
+ * simulated agent runtime: they use @faultline/sdk, spawn and kill processes, and run stub
+ * servers — none of which belongs in the collector (DESIGN: the collector imports only schema).
+ * So the run is `test/scenarios/run-cli.ts` in a child process, pointed at this collector — the
+ * very command `npm run scenarios` runs, so the dashboard's button proves what CI proves. Its
+ * results come back through `POST /api/scenarios/results` like any runner's.
+ */
+import { Hono } from 'hono';
+import { desc } from 'drizzle-orm';
+import { z } from 'zod';
+import { scenarioRuns } from '@faultline/schema/db';
+import {
+  SCENARIOS,
+  SESSION_STATES,
+  getScenario,
+  type ScenarioCheckResult,
+  type ScenarioLastRun,
+  type ScenarioVariantResult,
+  type ScenarioWithLastRun,
+} from '@faultline/schema';
+import type { CollectorDeps } from '../app.ts';
+import { FaultlineError } from '../errors.ts';
+import { ScenarioLauncher, selfUrl } from '../scenarios/launcher.ts';
+
+const knownId = z.string().refine((id) => getScenario(id) !== undefined, {
+  error: `is not a documented scenario (${SCENARIOS.map((s) => s.id).join(', ')})`,
+});
+const state = z.enum(SESSION_STATES).nullable();
+const text = (max: number) => z.string().max(max);
+
+const check = z.object({ name: text(200), passed: z.boolean(), detail: text(2000).optional() });
+const variant = z.object({
+  id: text(100),
+  passed: z.boolean(),
+  detectedCode: text(64).nullable(),
+  detectedState: state,
+  detectMs: z.number().int().min(0).max(86_400_000).nullable(),
+  sessionId: text(256),
+  detail: text(2000),
+});
+const resultBody = z.object({
+  scenarioId: knownId,
+  passed: z.boolean(),
+  detectedCode: text(64).nullable(),
+  detectedState: state,
+  detectMs: z.number().int().min(0).max(86_400_000).nullable(),
+  sessionId: text(256).nullable(),
+  detail: text(2000),
+  checks: z.array(check).max(100).default([]),
+  variants: z.array(variant).max(20).default([]),
+});
+const runBody = z.object({ id: knownId.optional(), ids: z.array(knownId).max(SCENARIOS.length).optional() });
+
+interface StoredExtra {
+  checks?: ScenarioCheckResult[];
+  variants?: ScenarioVariantResult[];
+}
+
+export function scenarioRoutes({ store, events, config }: CollectorDeps): Hono {
+  const app = new Hono();
+  const db = store.db;
+  const launcher = new ScenarioLauncher();
+
+  app.get('/', async (c) => {
+    // The newest run per scenario: scenario_runs_scenario_at_idx, one short walk per scenario.
+    const rows = await db
+      .selectDistinctOn([scenarioRuns.scenarioId])
+      .from(scenarioRuns)
+      .orderBy(scenarioRuns.scenarioId, desc(scenarioRuns.at), desc(scenarioRuns.id));
+    const last = new Map(rows.map((r) => [r.scenarioId, r]));
+    const items: ScenarioWithLastRun[] = SCENARIOS.map((s) => {
+      const r = last.get(s.id);
+      const extra = (r?.extra ?? {}) as StoredExtra;
+      const lastRun: ScenarioLastRun | null = r
+        ? {
+            passed: r.passed,
+            detectedCode: r.detectedCode,
+            detectedState: r.detectedState,
+            detectMs: r.detectMs,
+            sessionId: r.sessionId,
+            at: r.at.toISOString(),
+            detail: r.detail,
+            checks: extra.checks ?? [],
+            variants: extra.variants ?? [],
+          }
+        : null;
+      return { ...s, lastRun };
+    });
+    return c.json(items);
+  });
+
+  app.post('/results', async (c) => {
+    const body = resultBody.parse(await c.req.json().catch(() => null));
+    const [row] = await db
+      .insert(scenarioRuns)
+      .values({
+        scenarioId: body.scenarioId,
+        passed: body.passed,
+        detectedCode: body.detectedCode,
+        detectedState: body.detectedState,
+        detectMs: body.detectMs,
+        sessionId: body.sessionId,
+        detail: body.detail,
+        extra: { checks: body.checks, variants: body.variants },
+      })
+      .returning({ id: scenarioRuns.id, at: scenarioRuns.at });
+    events.publish({ type: 'scenario', scenarioId: body.scenarioId });
+    return c.json({ id: row.id, at: row.at.toISOString() }, 201);
+  });
+
+  app.get('/run', (c) => c.json(launcher.status()));
+
+  app.post('/run', async (c) => {
+    const raw = await c.req.json().catch(() => ({}));
+    const body = runBody.parse(raw ?? {});
+    const ids = body.ids ?? (body.id ? [body.id] : []);
+    if (launcher.running) {
+      throw new FaultlineError('scenario_run_in_progress', 409, 'A scenario run is already in progress; GET /api/scenarios/run shows it.');
+    }
+    const started = launcher.start({
+      url: selfUrl(c),
+      ids,
+      apiToken: config.apiToken,
+      ingestKey: config.ingestKeys[0] ?? null,
+      onExit: () => events.publish({ type: 'scenario', scenarioId: ids.length === 1 ? ids[0] : '*' }),
+    });
+    events.publish({ type: 'scenario', scenarioId: ids.length === 1 ? ids[0] : '*' });
+    return c.json(started, 202);
+  });
+
+  return app;
+}
