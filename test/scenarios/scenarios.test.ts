@@ -60,7 +60,10 @@ describe.each(STORAGES)('documented scenarios on $name', (storage) => {
     const failed = await api.get<{ items: { id: string }[] }>('/api/sessions?failed=true&q=scn-&limit=100');
     const stuck = await api.get<{ items: { id: string }[] }>('/api/sessions?stuck=true&q=scn-&limit=100');
     const mainOf = (id: string) => results.find((r) => r.scenarioId === id)!.sessionId;
-    for (const s of SCENARIOS.filter((x) => x.expectFailed)) expect(failed.items.map((i) => i.id)).toContain(mainOf(s.id));
+    // Scenario 10 ends with a successful follow-up turn, so its session is ready again.
+    const stillFailed = SCENARIOS.filter((x) => x.expectFailed && x.id !== 'turn-start-failed').map((x) => mainOf(x.id));
+    expect(failed.items.map((i) => i.id)).toEqual(expect.arrayContaining(stillFailed));
+    expect(failed.items.map((i) => i.id)).not.toContain(mainOf('turn-start-failed'));
     expect(stuck.items.map((i) => i.id)).toEqual([mainOf('forgotten-terminal-status')]);
   });
 });
