@@ -12,6 +12,7 @@ import { CATEGORIES, getCatalogEntry, type Category, type Overview, type Overvie
 import type { CollectorDeps } from '../app.ts';
 import { WINDOWS, parseQuery, windowParam } from './params.ts';
 import { timeoutStats } from './timeouts.ts';
+import { failedSession } from '../sessions/rows.ts';
 
 const ACTIVE_STATES = ['starting', 'running', 'retrying', 'waiting_input'];
 
@@ -31,7 +32,7 @@ export function overviewRoutes({ store }: CollectorDeps): Hono {
     const [total, failed, active, stuck, errorCount, top, perBucket, timeouts] = await Promise.all([
       // sessions_last_seen_idx, sessions_state_idx (state, last_seen_at), sessions_stuck_idx, errors_at_idx
       db.$count(sessions, gte(sessions.lastSeenAt, since)),
-      db.$count(sessions, and(eq(sessions.state, 'error'), gte(sessions.lastSeenAt, since))),
+      db.$count(sessions, and(failedSession, gte(sessions.lastSeenAt, since))),
       db.$count(sessions, inArray(sessions.state, ACTIVE_STATES)),
       db.$count(sessions, eq(sessions.stuck, true)),
       db.$count(errors, gte(errors.at, since)),

@@ -22,7 +22,7 @@ import {
 } from '@faultline/schema';
 import type { CollectorDeps } from '../app.ts';
 import { FaultlineError } from '../errors.ts';
-import { errorFromRow, loadErrorsByIds, sessionFromRow } from '../sessions/rows.ts';
+import { errorFromRow, failedSession, loadErrorsByIds, notFailedSession, sessionFromRow } from '../sessions/rows.ts';
 import type { Db } from '../store/db.ts';
 import { afterCursor, cursorParam, cursorTime, limitParam, pageOf, parseQuery, textParam, trueFlag } from './params.ts';
 
@@ -66,8 +66,8 @@ export function sessionRoutes({ store }: CollectorDeps): Hono {
     const p = parseQuery(listQuery, c.req.query());
     const where: (SQL | undefined)[] = [];
     if (p.state) where.push(eq(sessions.state, p.state));
-    if (p.failed === true) where.push(eq(sessions.state, 'error'));
-    if (p.failed === false) where.push(or(isNull(sessions.state), ne(sessions.state, 'error')));
+    if (p.failed === true) where.push(failedSession);
+    if (p.failed === false) where.push(notFailedSession);
     if (p.stuck !== undefined) where.push(eq(sessions.stuck, p.stuck));
     if (p.service) where.push(eq(sessions.service, p.service));
     // Sessions that hit the code at any time in retention, not only those whose last error it is.

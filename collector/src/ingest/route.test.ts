@@ -44,7 +44,8 @@ function officialProtobufBody(sessionId: string): { body: Uint8Array<ArrayBuffer
 describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
   let collector: RunningCollector;
   beforeAll(async () => {
-    collector = await startTestCollector(storage, { sweepIntervalMs: 200, stuckThresholdsMs: { starting: 1500, running: 1000, retrying: 1500 } });
+    // Default thresholds for everyone; the silent-session tests set a 1 s per-session override.
+    collector = await startTestCollector(storage, { sweepIntervalMs: 200 });
   });
   afterAll(async () => collector?.close());
 
@@ -91,6 +92,11 @@ describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
     await provider.forceFlush();
     const [err] = await collector.deps.store.query<Record<string, unknown>>("select code, session_id from errors where session_id = 'plain-1'");
     expect(err).toMatchObject({ code: 'AGT-PROVIDER-OVERLOADED', session_id: 'plain-1' });
+    // It never announced a state, so its error is the only signal: the operator sees it among the failed.
+    const failed = (await (await fetch(`${collector.url}/api/sessions?failed=true&q=plain-1`)).json()) as { items: { id: string; state: string | null }[] };
+    expect(failed.items).toMatchObject([{ id: 'plain-1', state: null }]);
+    const overview = (await (await fetch(`${collector.url}/api/overview?window=1h`)).json()) as { sessions: { failed: number } };
+    expect(overview.sessions.failed).toBeGreaterThanOrEqual(1);
   });
 
   it('stores a batch sent twice only once, without double-counting the session', async () => {
@@ -162,7 +168,7 @@ describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
   it('flags a silent running session as stuck within threshold + sweep, once, and clears it on a heartbeat', async () => {
     const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces` }));
     const id = 'silent-1';
-    tracer.startSpan(SPAN.status, { attributes: { [ATTR.sessionId]: id, [ATTR.sessionState]: 'running' } }).end();
+    tracer.startSpan(SPAN.status, { attributes: { [ATTR.sessionId]: id, [ATTR.sessionState]: 'running', [ATTR.sessionStuckAfterMs]: 1000 } }).end();
     await provider.forceFlush();
     const started = Date.now();
     let row = await sessionRow(collector, id);
@@ -170,7 +176,7 @@ describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
       await new Promise((r) => setTimeout(r, 100));
       row = await sessionRow(collector, id);
     }
-    // running threshold 1000 ms + sweep 200 ms, with slack for a busy machine.
+    // per-session threshold 1000 ms + sweep 200 ms, with slack for a busy machine.
     expect(row).toMatchObject({ stuck: true, stuck_kind: 'running_silent', last_error_code: 'AGT-SESSION-STUCK' });
     await new Promise((r) => setTimeout(r, 600));
     const stuckErrors = await collector.deps.store.query<{ n: number }>("select count(*)::int as n from errors where session_id = $1 and code = 'AGT-SESSION-STUCK'", [id]);
@@ -205,7 +211,7 @@ describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
     const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces` }));
     const id = 'late-error-1';
     const t0 = Date.now();
-    tracer.startSpan(SPAN.status, { startTime: ms(t0), attributes: { [ATTR.sessionId]: id, [ATTR.sessionState]: 'running' } }).end(ms(t0));
+    tracer.startSpan(SPAN.status, { startTime: ms(t0), attributes: { [ATTR.sessionId]: id, [ATTR.sessionState]: 'running', [ATTR.sessionStuckAfterMs]: 1000 } }).end(ms(t0));
     await provider.forceFlush();
     const deadline = Date.now() + 5000;
     while (!(await sessionRow(collector, id)).stuck && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

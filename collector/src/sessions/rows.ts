@@ -1,10 +1,18 @@
 /** Database rows → the API's JSON shapes (schema/src/api.ts). One mapping, used by every route and the live stream. */
-import { inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, not, or, type SQL } from 'drizzle-orm';
 import { errors, sessions } from '@faultline/schema/db';
 import { getCatalogEntry, type Category, type ErrorOccurrence, type Retryable, type Session, type SessionState, type StuckKind } from '@faultline/schema';
 import type { Db } from '../store/db.ts';
 
 export type SessionRow = typeof sessions.$inferSelect;
+
+/**
+ * What "failed" means everywhere (lists, overview, dashboard): the session is in `error`, or it
+ * never told us its state (a plain OpenTelemetry producer sends no status spans) and an error is
+ * the only signal we have.
+ */
+export const failedSession: SQL = or(eq(sessions.state, 'error'), and(isNull(sessions.state), isNotNull(sessions.lastErrorCode)))!;
+export const notFailedSession: SQL = not(failedSession);
 export type ErrorRow = typeof errors.$inferSelect;
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);

@@ -134,6 +134,8 @@ function asList<T>(value: T[] | { items: T[] } | null | undefined): T[] {
 export interface SessionFilter {
   state?: string;
   stuck?: boolean;
+  /** In error, or with an error and no state at all (plain OpenTelemetry producers). */
+  failed?: boolean;
   code?: string;
   service?: string;
   q?: string;

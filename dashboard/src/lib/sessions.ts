@@ -4,6 +4,7 @@ import type { SessionFilter } from './api.ts';
 export function filterFromQuery(query: URLSearchParams): SessionFilter {
   return {
     stuck: query.get('stuck') === 'true',
+    failed: query.get('failed') === 'true',
     state: query.get('state') ?? '',
     code: query.get('code') ?? '',
     service: query.get('service') ?? '',
@@ -14,6 +15,7 @@ export function filterFromQuery(query: URLSearchParams): SessionFilter {
 /** Whether a session pushed over the live stream belongs in a list filtered this way. */
 export function sessionMatches(filter: SessionFilter, s: Session): boolean {
   if (filter.stuck && !s.stuck) return false;
+  if (filter.failed && !(s.state === 'error' || (s.state === null && s.lastError !== null))) return false;
   if (filter.state && s.state !== filter.state) return false;
   if (filter.code && s.lastError?.code !== filter.code) return false;
   if (filter.service && s.service !== filter.service) return false;
