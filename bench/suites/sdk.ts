@@ -108,6 +108,14 @@ export async function runSdk(report: Report, o: { quick: boolean }): Promise<voi
         tracer.startSpan(statusSpan.name, { attributes: statusAttrs }).end();
       },
       bareError: () => tracer.startSpan(errorSpan.name, { attributes: errorAttrs }).end(),
+      // How plain OpenTelemetry records an error: the same span plus recordException and an ERROR status.
+      bareErrorRecorded: () => {
+        const error = errors[errorIndex++ % errors.length];
+        const span = tracer.startSpan(errorSpan.name, { attributes: errorAttrs });
+        span.recordException(error);
+        span.setStatus({ code: 2, message: error.message });
+        span.end();
+      },
       turn: () => manual.turn('plan', () => 1),
       turnWithStatus: () => auto.turn('plan', () => 1),
       error: () => failing.fail(errors[errorIndex++ % errors.length]),
@@ -128,6 +136,8 @@ export async function runSdk(report: Report, o: { quick: boolean }): Promise<voi
     report.add('sdk.bareErrorSpanNs', 'bare OTel span (error attributes)', Math.round(m.bareError), 'ns/op');
     report.add('sdk.errorNs', 'SDK fail() (classify, status + error span)', Math.round(m.error), 'ns/op');
     report.add('sdk.errorRatio', 'SDK fail() / bare span', round(m.error / m.bareError), '×', atMost(round(m.error / m.bareError), 2));
+    report.add('sdk.bareErrorRecordedNs', 'bare OTel error (span + recordException + ERROR status)', Math.round(m.bareErrorRecorded), 'ns/op');
+    report.add('sdk.errorToRecordedRatio', 'SDK fail() / bare OTel error recording', round(m.error / m.bareErrorRecorded), '×');
     await sdk.shutdown();
     await bareProvider.shutdown();
 
