@@ -60,6 +60,8 @@ export interface EnrichedSpan {
   model: string | null;
   outputText: string | null;
   heartbeat: Record<string, AttrValue> | null;
+  /** Scrubbed resource attributes, as stored. */
+  resource: Attributes;
   error: EnrichedError | null;
   /** The error escaped from a child span that already recorded it: keep the code, count no new occurrence. */
   errorPropagated: boolean;
@@ -106,6 +108,17 @@ const nsToUs = (ns: bigint): number => Number(ns / 1000n);
 export class Scrubber {
   private readonly texts = new Map<string, string>();
   private readonly secretKeys = new Map<string, boolean>();
+  private readonly shared = new WeakMap<Attributes, Attributes>();
+
+  /** For objects every span of a resource shares (the resource's attributes): scrubbed once. */
+  sharedAttributes(attrs: Attributes): Attributes {
+    let out = this.shared.get(attrs);
+    if (out === undefined) {
+      out = this.attributes(attrs);
+      this.shared.set(attrs, out);
+    }
+    return out;
+  }
 
   text(s: string): string {
     let out = this.texts.get(s);
@@ -200,15 +213,16 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
   const model = str(a[ATTR.genAiModel]);
   const isError = span.statusCode === 2 || spanType === 'error';
   const stateValue = spanType === 'status' ? a[ATTR.sessionState] : undefined;
+  const stuckAfter = num(a[ATTR.sessionStuckAfterMs]);
+  const scrubbed = scrub.attributes(a);
+  // From the scrubbed attributes: the session row keeps the latest heartbeat details.
   let heartbeat: Record<string, AttrValue> | null = null;
   if (spanType === 'heartbeat') {
     heartbeat = {};
-    for (const [k, v] of Object.entries(a)) {
+    for (const [k, v] of Object.entries(scrubbed)) {
       if (k.startsWith(ATTR.heartbeatPrefix)) heartbeat[k.slice(ATTR.heartbeatPrefix.length)] = v;
     }
   }
-  const stuckAfter = num(a[ATTR.sessionStuckAfterMs]);
-  const scrubbed = scrub.attributes(a);
   return {
     span,
     sessionId: sessionIdOf(a, span.resource),
@@ -231,6 +245,7 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
     model,
     outputText: str(scrubbed[ATTR.outputText]),
     heartbeat,
+    resource: scrub.sharedAttributes(span.resource),
     error: isError ? enrichError(span, spanType, provider, model, scrub) : null,
     errorPropagated: isError && bool(a[ATTR.errorPropagated]) === true,
   };

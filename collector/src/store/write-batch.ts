@@ -202,7 +202,7 @@ export async function writeBatch(tx: SqlRunner, batch: EnrichedSpan[]): Promise<
     cols[12].push(s.error?.code ?? null);
     cols[13].push(json(s.attributes));
     cols[14].push(json(s.events));
-    cols[15].push(json(sp.resource));
+    cols[15].push(json(s.resource));
   }
   const insertedKeys = await tx.query<{ trace_id: string; span_id: string }>(INSERT_SPANS, cols);
   const newKeys = new Set(insertedKeys.map((r) => `${r.trace_id}:${r.span_id}`));
