@@ -30,7 +30,9 @@ async function dispatchThenSend(ctx: CaseContext, session: Session, sendTurn: ()
           turn.output(text);
           return text;
         } catch (error) {
-          // Recorded with what the reactor knows; the turn is over (not rethrown: see README of this folder).
+          // Recorded with what the reactor knows, and the turn ends here. Rethrowing an error fail()
+          // recorded on this same turn span makes the SDK mark the span "propagated", and the
+          // collector then drops the only occurrence (reported to the SDK owner).
           session.fail(error, { operation: 'turn_start' });
           return null;
         }
