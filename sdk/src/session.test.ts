@@ -137,7 +137,29 @@ describe('status before error', () => {
     expect(tool.status.code).toBe(SpanStatusCode.ERROR);
     expect(turn.status.code).toBe(SpanStatusCode.ERROR);
     expect(turn.attributes[ATTR.errorType]).toBe(tool.attributes[ATTR.errorType]);
+    // The turn only carries the tool's error on: the collector counts the tool's occurrence alone.
+    expect(turn.attributes[ATTR.errorPropagated]).toBe(true);
+    expect(tool.attributes[ATTR.errorPropagated]).toBeUndefined();
     expect(session.state).toBe('error');
+  });
+
+  it('fail() inside a tool and rethrown keeps the occurrence on that tool span, not marked propagated', async () => {
+    const { faultline, named } = memoryFaultline();
+    const session = faultline.startSession({ agent: 'coder' });
+    const broken = new Error('exit 2');
+    await expect(
+      session.turn('reply', () =>
+        session.tool('bash', () => {
+          session.fail(broken);
+          throw broken;
+        }),
+      ),
+    ).rejects.toBe(broken);
+    const [tool] = named('execute_tool bash');
+    const [turn] = named('invoke_agent coder');
+    expect(tool.events.filter((e) => e.name === 'exception')).toHaveLength(1);
+    expect(tool.attributes[ATTR.errorPropagated]).toBeUndefined();
+    expect(turn.attributes[ATTR.errorPropagated]).toBe(true);
   });
 
   it('a failing tool the agent recovers from does not fail the session', async () => {

@@ -407,7 +407,9 @@ export class Session {
           [ATTR.errorType]: known.described.code,
           [ATTR.errorCategory]: known.described.category,
           [ATTR.errorRetryable]: known.described.retryable,
-          [ATTR.errorPropagated]: true,
+          // Propagated only when another span recorded it; fail() inside this very callback
+          // recorded it here, and this span must keep its occurrence.
+          ...(active.failed ? {} : { [ATTR.errorPropagated]: true }),
         });
         active.span.setStatus({ code: SpanStatusCode.ERROR, message: known.described.technicalMessage });
       } else {
