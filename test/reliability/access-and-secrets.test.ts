@@ -212,7 +212,7 @@ describe('binding to a public interface', () => {
     });
   }
 
-  it.each([
+  it.each<{ case: string; env: Record<string, string> }>([
     { case: 'no keys', env: { HOST: '0.0.0.0' } },
     { case: 'ingest keys but no API token', env: { HOST: '0.0.0.0', FAULTLINE_INGEST_KEYS: INGEST_KEY } },
     { case: 'an API token but no ingest keys', env: { HOST: '::', FAULTLINE_API_TOKEN: API_TOKEN } },
