@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_STUCK_THRESHOLDS_MS } from '@faultline/schema';
+import { DEFAULT_RUNNING_WALLCLOCK_MS, DEFAULT_STUCK_THRESHOLDS_MS } from '@faultline/schema';
 import { StartupError } from './errors.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -41,6 +41,8 @@ const envSchema = z.object({
   FAULTLINE_STUCK_STARTING_MS: positiveInt(1000, 86_400_000).default(DEFAULT_STUCK_THRESHOLDS_MS.starting),
   FAULTLINE_STUCK_RUNNING_MS: positiveInt(1000, 86_400_000).default(DEFAULT_STUCK_THRESHOLDS_MS.running),
   FAULTLINE_STUCK_RETRYING_MS: positiveInt(1000, 86_400_000).default(DEFAULT_STUCK_THRESHOLDS_MS.retrying),
+  // Still `running` this long, heartbeats or not: the runtime forgot to say it finished.
+  FAULTLINE_STUCK_WALLCLOCK_MS: positiveInt(1000, 7 * 86_400_000).default(DEFAULT_RUNNING_WALLCLOCK_MS),
   // "Stuck within threshold + 5 s" (DESIGN §8) needs a sweep well under 5 s.
   FAULTLINE_SWEEP_INTERVAL_MS: positiveInt(100, 600_000).default(2000),
   // OTLP spec recommends a 64 MiB limit, before and after decompression.
@@ -61,6 +63,7 @@ export interface Config {
   allowInsecure: boolean;
   retentionDays: number;
   stuckThresholdsMs: { starting: number; running: number; retrying: number };
+  stuckWallclockMs: number;
   sweepIntervalMs: number;
   maxBodyBytes: number;
   maxQueuedSpans: number;
@@ -91,6 +94,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       running: e.FAULTLINE_STUCK_RUNNING_MS,
       retrying: e.FAULTLINE_STUCK_RETRYING_MS,
     },
+    stuckWallclockMs: e.FAULTLINE_STUCK_WALLCLOCK_MS,
     sweepIntervalMs: e.FAULTLINE_SWEEP_INTERVAL_MS,
     maxBodyBytes: e.FAULTLINE_MAX_BODY_BYTES,
     maxQueuedSpans: e.FAULTLINE_MAX_QUEUED_SPANS,

@@ -48,8 +48,12 @@ export function canTransition(from: SessionState | null | undefined, to: Session
   return TRANSITIONS[from].includes(to);
 }
 
-/** Why a session is flagged stuck (failure-taxonomy §4). */
-export const STUCK_KINDS = ['starting', 'running_silent', 'retrying'] as const;
+/**
+ * Why a session is flagged stuck (failure-taxonomy §4). The silent kinds mean no span at all for
+ * the state's threshold; `running_wallclock` means still `running` past a wall-clock limit while
+ * heartbeats keep coming — a runtime that forgot its terminal status.
+ */
+export const STUCK_KINDS = ['starting', 'running_silent', 'retrying', 'running_wallclock'] as const;
 export type StuckKind = (typeof STUCK_KINDS)[number];
 export function stuckKindFor(state: ProgressState): StuckKind {
   return state === 'running' ? 'running_silent' : state;
@@ -61,3 +65,6 @@ export const DEFAULT_STUCK_THRESHOLDS_MS: Record<ProgressState, number> = {
   running: 60_000,
   retrying: 120_000,
 };
+
+/** Longer than the longest seed limits (CLI tasks 900 s, StartToClose 600 s) with room for real work. */
+export const DEFAULT_RUNNING_WALLCLOCK_MS = 30 * 60_000;

@@ -32,7 +32,7 @@ describe.each(STORAGES)('overview API on $name', (storage) => {
     await t.flush();
     await t.shutdown();
     // Flags "silent" (running, no sign of life for 30 minutes) and records AGT-SESSION-STUCK now.
-    await markStuckSessions(collector.deps.store, collector.deps.config.stuckThresholdsMs);
+    await markStuckSessions(collector.deps.store, collector.deps.config.stuckThresholdsMs, collector.deps.config.stuckWallclockMs);
   });
   afterAll(async () => collector?.close());
 

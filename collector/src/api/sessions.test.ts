@@ -54,7 +54,7 @@ describe.each(STORAGES)('sessions API on $name', (storage) => {
     for (let i = 0; i < PAGED; i++) t.status(`sess-page-${String(i).padStart(2, '0')}`, 'completed', at(i < 5 ? 40 : 40 + i));
     await t.flush();
     await t.shutdown();
-    await markStuckSessions(collector.deps.store, collector.deps.config.stuckThresholdsMs);
+    await markStuckSessions(collector.deps.store, collector.deps.config.stuckThresholdsMs, collector.deps.config.stuckWallclockMs);
   });
   afterAll(async () => collector?.close());
 

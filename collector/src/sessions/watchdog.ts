@@ -10,18 +10,27 @@ import type { Store } from '../store/db.ts';
 import { upsertGroups } from '../store/write-batch.ts';
 import type { EnrichedError } from '../ingest/enrich.ts';
 
-// The per-session override (faultline.session.stuck_after_ms) beats the state's default.
+// Silent: no span for the state's threshold (the per-session override beats the default).
+// Wall clock: still `running` long after it began, heartbeats or not.
 const FLAG_STUCK = `
-update sessions set stuck = true, stuck_since = now(),
-  stuck_kind = case state when 'running' then 'running_silent' else state end,
-  error_count = error_count + 1,
+with due as (
+  select id, case
+    when last_seen_at < now() - make_interval(secs => coalesce(stuck_after_ms,
+      case state when 'starting' then $1::int when 'running' then $2::int else $3::int end) / 1000.0)
+      then case state when 'running' then 'running_silent' else state end
+    when state = 'running' and state_at < now() - make_interval(secs => $7::int / 1000.0) then 'running_wallclock'
+  end as kind
+  from sessions
+  where not stuck and state in ('starting', 'running', 'retrying')
+)
+update sessions s set stuck = true, stuck_since = now(), stuck_kind = due.kind,
+  error_count = s.error_count + 1,
   last_error_code = $4, last_error_category = $5, last_error_message = $6, last_error_at = now(),
   updated_at = now()
-where not stuck and state in ('starting', 'running', 'retrying')
-  and last_seen_at < now() - make_interval(secs => coalesce(stuck_after_ms,
-    case state when 'starting' then $1::int when 'running' then $2::int else $3::int end) / 1000.0)
-returning id, service, state, stuck_kind, provider, model, last_seen_at, last_trace_id,
-  extract(epoch from stuck_since) * 1e6 as stuck_us`;
+from due
+where s.id = due.id and due.kind is not null
+returning s.id, s.service, s.state, s.stuck_kind, s.provider, s.model, s.last_seen_at, s.state_at, s.last_trace_id,
+  extract(epoch from s.stuck_since) * 1e6 as stuck_us`;
 
 const INSERT_STUCK_ERRORS = `
 insert into errors (id, at, session_id, trace_id, span_id, service, code, category, message, technical_message,
@@ -36,13 +45,17 @@ export interface StuckSweepResult {
   flagged: string[];
 }
 
-export async function markStuckSessions(store: Store, thresholds: Config['stuckThresholdsMs']): Promise<StuckSweepResult> {
+export async function markStuckSessions(
+  store: Store,
+  thresholds: Config['stuckThresholdsMs'],
+  wallclockMs: number,
+): Promise<StuckSweepResult> {
   const entry = getCatalogEntry(STUCK_CODE)!;
   return store.transaction(async (tx) => {
     const rows = await tx.query<{
       id: string; service: string; state: string; stuck_kind: string; provider: string | null; model: string | null;
-      last_seen_at: Date | string; last_trace_id: string | null; stuck_us: number | string;
-    }>(FLAG_STUCK, [thresholds.starting, thresholds.running, thresholds.retrying, entry.code, entry.category, entry.userMessage]);
+      last_seen_at: Date | string; state_at: Date | string | null; last_trace_id: string | null; stuck_us: number | string;
+    }>(FLAG_STUCK, [thresholds.starting, thresholds.running, thresholds.retrying, entry.code, entry.category, entry.userMessage, wallclockMs]);
     if (rows.length === 0) return { flagged: [] };
     const c: unknown[][] = Array.from({ length: 8 }, () => []);
     const groupInputs: { error: EnrichedError; atUs: number }[] = [];
@@ -50,10 +63,15 @@ export async function markStuckSessions(store: Store, thresholds: Config['stuckT
     for (const r of rows) {
       const lastSeen = new Date(r.last_seen_at);
       const message = renderUserMessage(entry, { provider: r.provider, model: r.model });
-      const technical = `No span from this session since ${lastSeen.toISOString()} while ${r.state} (stuck kind ${r.stuck_kind}).`;
+      const wallclock = r.stuck_kind === 'running_wallclock';
+      const since = new Date(r.state_at ?? r.last_seen_at);
+      const technical = wallclock
+        ? `Still running since ${since.toISOString()} with no status change (heartbeats continue; stuck kind running_wallclock).`
+        : `No span from this session since ${lastSeen.toISOString()} while ${r.state} (stuck kind ${r.stuck_kind}).`;
       const atUs = Number(r.stuck_us);
-      // One occurrence per stall: keyed by the last sign of life, so a re-flag after new life is a new one.
-      c[0].push(`stuck:${r.id}:${lastSeen.getTime()}`);
+      // One occurrence per stall: keyed by the last sign of life (silent) or the running state's
+      // start (wall clock), so a re-flag after the session moved on is a new one.
+      c[0].push(wallclock ? `stuck:${r.id}:wallclock:${since.getTime()}` : `stuck:${r.id}:${lastSeen.getTime()}`);
       c[1].push(atUs);
       c[2].push(r.id);
       c[3].push(r.last_trace_id);
@@ -78,7 +96,7 @@ export async function markStuckSessions(store: Store, thresholds: Config['stuckT
 /** Sweep on an interval until stopped. Failures are logged and retried at the next tick. */
 export function startWatchdog(
   store: Store,
-  config: Pick<Config, 'stuckThresholdsMs' | 'sweepIntervalMs'>,
+  config: Pick<Config, 'stuckThresholdsMs' | 'stuckWallclockMs' | 'sweepIntervalMs'>,
   onFlagged: (ids: string[]) => void | Promise<void>,
   counters: { stuckFlagged: number; sweeps: number },
 ): () => Promise<void> {
@@ -89,7 +107,7 @@ export function startWatchdog(
     if (running || stopped) return;
     running = (async () => {
       try {
-        const { flagged } = await markStuckSessions(store, config.stuckThresholdsMs);
+        const { flagged } = await markStuckSessions(store, config.stuckThresholdsMs, config.stuckWallclockMs);
         counters.sweeps++;
         lastFailure = '';
         if (flagged.length) {

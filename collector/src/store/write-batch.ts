@@ -50,6 +50,17 @@ on conflict (fingerprint) do update set
   status = case when error_groups.status = 'resolved' then 'open' else error_groups.status end`;
 
 /**
+ * Whether a stuck session stays stuck after this batch. Silent kinds clear on any newer sign of
+ * life or on leaving the progress states; `running_wallclock` (heartbeats kept coming) clears
+ * only on a newer status change.
+ */
+const STILL_STUCK = `s.stuck and case when s.stuck_kind = 'running_wallclock'
+    then not coalesce(excluded.state_at > s.state_at, false)
+    else excluded.last_seen_at <= s.last_seen_at
+      and not coalesce(excluded.state_at >= coalesce(s.state_at, '-infinity') and excluded.state not in ('starting', 'running', 'retrying'), false)
+  end`;
+
+/**
  * Session upsert. State comes only from status spans, and an older status span never overwrites
  * a newer one (out-of-order batches still end right). Any newer sign of life clears the stuck flag.
  * A real error from the runtime replaces a watchdog "stuck" last error even when its span time is
@@ -84,12 +95,9 @@ on conflict (id) do update set
   last_error_at = greatest(s.last_error_at, excluded.last_error_at),
   started_at = least(s.started_at, excluded.started_at),
   last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
-  stuck = s.stuck and excluded.last_seen_at <= s.last_seen_at
-    and not coalesce(excluded.state_at >= coalesce(s.state_at, '-infinity') and excluded.state not in ('starting', 'running', 'retrying'), false),
-  stuck_kind = case when s.stuck and excluded.last_seen_at <= s.last_seen_at
-    and not coalesce(excluded.state_at >= coalesce(s.state_at, '-infinity') and excluded.state not in ('starting', 'running', 'retrying'), false) then s.stuck_kind end,
-  stuck_since = case when s.stuck and excluded.last_seen_at <= s.last_seen_at
-    and not coalesce(excluded.state_at >= coalesce(s.state_at, '-infinity') and excluded.state not in ('starting', 'running', 'retrying'), false) then s.stuck_since end,
+  stuck = ${STILL_STUCK},
+  stuck_kind = case when ${STILL_STUCK} then s.stuck_kind end,
+  stuck_since = case when ${STILL_STUCK} then s.stuck_since end,
   error_count = s.error_count + excluded.error_count,
   span_count = s.span_count + excluded.span_count,
   last_trace_id = case when excluded.last_seen_at >= s.last_seen_at then excluded.last_trace_id else s.last_trace_id end,
