@@ -131,6 +131,16 @@ function asList<T>(value: T[] | { items: T[] } | null | undefined): T[] {
   return value?.items ?? [];
 }
 
+/** The collector's background scenario run (POST answers 202 at once; the run goes on). */
+export interface ScenarioRunStatus {
+  running: boolean;
+  ids: string[];
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  outputTail: string;
+}
+
 export interface SessionFilter {
   state?: string;
   stuck?: boolean;
@@ -210,7 +220,8 @@ export const api = {
     asList(await request<Scenario[] | { items: Scenario[] }>('/api/scenarios', { signal })),
 
   /** Runs one scenario (`{id}`) or all of them (`{}`); resolves when the collector has finished. */
-  runScenarios: (id?: string) => request<unknown>('/api/scenarios/run', { method: 'POST', body: id ? { id } : {} }),
+  runScenarios: (id?: string) => request<ScenarioRunStatus>('/api/scenarios/run', { method: 'POST', body: id ? { id } : {} }),
+  scenarioRunStatus: (signal?: AbortSignal) => request<ScenarioRunStatus>('/api/scenarios/run', { signal }),
 };
 
 export function errorMessage(error: unknown): string {

@@ -32,15 +32,17 @@ describe('Scenarios view', () => {
     expect(screen.queryByText(/0 of/)).toBeNull();
   });
 
-  it('documents each scenario, runs one and shows progress then the result', async () => {
-    let finish: (r: Response) => void = () => {};
+  it('documents each scenario, runs one, keeps showing progress while the background run goes on, then the result', async () => {
+    let finished = false;
     let runs = 0;
+    const runStatus = (running: boolean) =>
+      json({ running, ids: [scenario.id], startedAt: new Date().toISOString(), finishedAt: running ? null : new Date().toISOString(), exitCode: running ? null : 0, outputTail: '' }, running ? 202 : 200);
     const { calls } = stubFetch({
-      '/api/scenarios': (url) =>
+      '/api/scenarios': (url, init) =>
         url.pathname.endsWith('/run')
-          ? new Promise<Response>((resolve) => (finish = resolve))
+          ? runStatus(init?.method === 'POST' || !finished)
           : json([
-              runs++ === 0
+              runs++ === 0 || !finished
                 ? scenario
                 : { ...scenario, lastRun: { passed: true, detectedCode: 'AGT-PROVIDER-BILLING', detectMs: 840, at: new Date().toISOString(), detail: null } },
             ]),
@@ -56,8 +58,12 @@ describe('Scenarios view', () => {
     expect(post.init?.method).toBe('POST');
     expect(JSON.parse(String(post.init?.body))).toEqual({ id: scenario.id });
 
-    finish(json({ ok: true }));
-    expect(await screen.findByText('passed')).toBeTruthy();
+    // Accepted (202) is not finished: the status still says running after a poll.
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(screen.getByRole('status').textContent).toContain('Running billing-surface-error');
+    finished = true;
+    expect(await screen.findByText('passed', {}, { timeout: 3000 })).toBeTruthy();
+    expect(screen.getByText(/every check passed/)).toBeTruthy();
     expect(screen.getByText(/in 840 ms/)).toBeTruthy();
   });
 });
