@@ -120,6 +120,16 @@ describe('fail() classifies realistic errors', () => {
     });
   });
 
+  it('keeps the cause of a wrapped failure in the technical message, so support sees what really failed', () => {
+    class ApplicationFailure extends Error {
+      override name = 'ApplicationFailure';
+      type = 'ValueError';
+    }
+    const { span } = failOnce(new ActivityFailure(new ApplicationFailure('test error')));
+    const exception = span.events.find((e) => e.name === 'exception')!;
+    expect(String(exception.attributes!['exception.message'])).toBe('Activity task failed ← caused by ApplicationFailure: test error');
+  });
+
   it('a CLI that is not installed (spawn ENOENT) is AGT-CLI-NOT-FOUND', () => {
     const { payload, span } = failOnce(spawnEnoent());
     expect(payload.code).toBe('AGT-CLI-NOT-FOUND');

@@ -86,10 +86,21 @@ function exceptionTypeOf(error: unknown, input: ClassifierInput): string {
   return error === null ? 'null' : typeof error;
 }
 
+/**
+ * The technical message, with the `cause` chain appended: a wrapper such as Temporal's
+ * ActivityFailure ("Activity task failed") says nothing without its cause ("ValueError: test error").
+ */
 function messageOf(error: unknown, input: ClassifierInput): string {
-  if (error instanceof Error) return error.message;
-  if (input.message) return input.message;
-  return safeStringify(error);
+  if (!(error instanceof Error)) return input.message ?? safeStringify(error);
+  const parts = [error.message];
+  let cause: unknown = prop(error, 'cause');
+  for (let depth = 0; depth < 5 && cause !== undefined && cause !== null; depth++) {
+    const name = typeof prop(cause, 'name') === 'string' ? (prop(cause, 'name') as string) : '';
+    const text = cause instanceof Error || typeof prop(cause, 'message') === 'string' ? String(prop(cause, 'message')) : safeStringify(cause);
+    if (text && !parts.some((p) => p.includes(text))) parts.push(name && name !== 'Error' ? `${name}: ${text}` : text);
+    cause = prop(cause, 'cause');
+  }
+  return parts.filter(Boolean).join(' ← caused by ');
 }
 
 /** Provider request ids (Anthropic `request_id`/`requestID`, OpenAI `request_id`), for support tickets. */
