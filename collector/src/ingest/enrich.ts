@@ -99,6 +99,14 @@ function spanTypeOf(span: DecodedSpan): SpanType {
 const nsToUs = (ns: bigint): number => Number(ns / 1000n);
 
 /**
+ * Values that land in indexed or integer columns are bounded here: a btree entry over ~2.7 kB or
+ * an int4 overflow would make the database refuse the whole batch.
+ */
+const clip = (v: string | null | undefined, max: number): string | null => (v ? v.slice(0, max) : null);
+const httpStatusOrNull = (v: number | null | undefined): number | null =>
+  v !== null && v !== undefined && Number.isInteger(v) && v >= 100 && v <= 599 ? v : null;
+
+/**
  * Secret scrubbing with a memo for one request. Scrubbing runs a dozen regexes over every string
  * and was most of the enrichment cost; within a request the same values repeat on every span
  * (session id, agent, model, tenant tags, an exception message on the span and in its event), so
@@ -192,9 +200,9 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
     technicalMessage: technical,
     exceptionType: exceptionType ? exceptionType.slice(0, 256) : null,
     stacktrace: stack ? scrub.text(stack).slice(0, 16_000) : null,
-    fingerprint: str(span.attributes[ATTR.errorFingerprint]) ?? fingerprint({ code, exceptionType, message: technical ?? '' }),
-    timeoutKind: input.timeoutKind ?? entry.timeoutKind ?? null,
-    upstreamStatus: input.httpStatus ?? null,
+    fingerprint: clip(str(span.attributes[ATTR.errorFingerprint]), 128) ?? fingerprint({ code, exceptionType, message: technical ?? '' }),
+    timeoutKind: clip(input.timeoutKind, 64) ?? entry.timeoutKind ?? null,
+    upstreamStatus: httpStatusOrNull(input.httpStatus),
     upstreamType: input.upstreamType ?? null,
     rule,
   };
@@ -226,7 +234,7 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
   return {
     span,
     sessionId: sessionIdOf(a, span.resource),
-    service: str(span.resource[ATTR.serviceName]) ?? 'unknown_service',
+    service: clip(str(span.resource[ATTR.serviceName]), 256) ?? 'unknown_service',
     spanType,
     startUs: nsToUs(span.startTimeUnixNano),
     endUs: nsToUs(span.endTimeUnixNano),

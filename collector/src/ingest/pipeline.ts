@@ -13,6 +13,8 @@ export interface PipelineStats {
   spansDuplicate: number;
   /** Spans the decoder refused (bad ids), answered with OTLP partial success. */
   spansRejected: number;
+  /** Spans the database refused as data (not an outage); answered as rejected in partial success. */
+  spansUnstorable: number;
   batchesWritten: number;
   writeFailures: number;
   queueDepth: number;
@@ -20,11 +22,28 @@ export interface PipelineStats {
   writeMsTotal: number;
 }
 
+/** What happened to one request's spans: stored, except `rejected` ones the database refused. */
+export interface SubmitResult {
+  rejected: number;
+  reasons: string[];
+}
+
 interface Pending {
   spans: EnrichedSpan[];
-  resolve: () => void;
+  resolve: (result: SubmitResult) => void;
   reject: (err: unknown) => void;
 }
+
+/**
+ * A failure caused by the data itself (SQLSTATE class 22 data exception, 23 integrity, 54 limit
+ * exceeded), as opposed to the database being unavailable. Retrying the same data cannot help.
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+const STORED: SubmitResult = { rejected: 0, reasons: [] };
 
 export class BackPressureError extends FaultlineError {
   constructor(message: string, readonly retryAfterSeconds: number, status: 429 | 503) {
@@ -32,9 +51,17 @@ export class BackPressureError extends FaultlineError {
   }
 }
 
+function unavailable(err: unknown): BackPressureError {
+  return new BackPressureError(
+    `The database did not accept the write (${(err as Error).message}); nothing from this request was stored. Retry after a short delay.`,
+    2,
+    503,
+  );
+}
+
 export class IngestPipeline {
   readonly stats: PipelineStats = {
-    spansAccepted: 0, spansDuplicate: 0, spansRejected: 0, batchesWritten: 0, writeFailures: 0, queueDepth: 0, lastWriteMs: 0, writeMsTotal: 0,
+    spansAccepted: 0, spansDuplicate: 0, spansRejected: 0, spansUnstorable: 0, batchesWritten: 0, writeFailures: 0, queueDepth: 0, lastWriteMs: 0, writeMsTotal: 0,
   };
   private queue: Pending[] = [];
   private queued = 0;
@@ -48,10 +75,13 @@ export class IngestPipeline {
     private readonly onWritten: (result: BatchWriteResult) => void | Promise<void> = () => {},
   ) {}
 
-  /** Resolves once the spans are committed; rejects with BackPressureError (429/503). */
-  submit(spans: EnrichedSpan[]): Promise<void> {
+  /**
+   * Resolves once the spans are committed (with the count of spans the database refused as
+   * unstorable, for OTLP partial success); rejects with BackPressureError (429/503).
+   */
+  submit(spans: EnrichedSpan[]): Promise<SubmitResult> {
     if (this.closed) return Promise.reject(new BackPressureError('The collector is shutting down; retry shortly.', 5, 503));
-    if (spans.length === 0) return Promise.resolve();
+    if (spans.length === 0) return Promise.resolve(STORED);
     if (this.queued + spans.length > this.options.maxQueuedSpans && this.queued > 0) {
       return Promise.reject(
         new BackPressureError(
@@ -61,7 +91,7 @@ export class IngestPipeline {
         ),
       );
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<SubmitResult>((resolve, reject) => {
       this.queue.push({ spans, resolve, reject });
       this.queued += spans.length;
       this.stats.queueDepth = this.queued;
@@ -82,41 +112,74 @@ export class IngestPipeline {
           n += p.spans.length;
         }
         const batch = take.length === 1 ? take[0].spans : take.flatMap((p) => p.spans);
-        const started = performance.now();
-        let result: BatchWriteResult;
         try {
-          result = await this.store.transaction((tx) => writeBatch(tx, batch));
+          await this.commit(batch);
+          for (const p of take) p.resolve(STORED);
         } catch (err) {
-          this.stats.writeFailures++;
+          if (isDataError(err)) {
+            // One request's data must not fail the others gathered into this write: isolate it.
+            for (const p of take) await this.commitAlone(p);
+          } else {
+            this.stats.writeFailures++;
+            for (const p of take) p.reject(unavailable(err));
+          }
+        } finally {
           this.queued -= n;
           this.stats.queueDepth = this.queued;
-          const failure = new BackPressureError(
-            `The database did not accept the write (${(err as Error).message}); nothing from this request was stored. Retry after a short delay.`,
-            2,
-            503,
-          );
-          for (const p of take) p.reject(failure);
-          continue;
-        }
-        const ms = performance.now() - started;
-        this.queued -= n;
-        this.stats.queueDepth = this.queued;
-        this.stats.lastWriteMs = ms;
-        this.stats.writeMsTotal += ms;
-        this.stats.batchesWritten++;
-        this.stats.spansAccepted += result.inserted.length;
-        this.stats.spansDuplicate += batch.length - result.inserted.length;
-        for (const p of take) p.resolve();
-        try {
-          await this.onWritten(result);
-        } catch {
-          // Live updates are best effort; the data is committed.
         }
       }
     } finally {
       this.writing = false;
       if (this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
+  }
+
+  /** One write transaction; counts it and tells live viewers. */
+  private async commit(batch: EnrichedSpan[]): Promise<void> {
+    const started = performance.now();
+    const result = await this.store.transaction((tx) => writeBatch(tx, batch));
+    const ms = performance.now() - started;
+    this.stats.lastWriteMs = ms;
+    this.stats.writeMsTotal += ms;
+    this.stats.batchesWritten++;
+    this.stats.spansAccepted += result.inserted.length;
+    this.stats.spansDuplicate += batch.length - result.inserted.length;
+    // Live updates are best effort and must not delay the acknowledgement: the data is committed.
+    void Promise.resolve()
+      .then(() => this.onWritten(result))
+      .catch(() => {});
+  }
+
+  /**
+   * A request whose data the database refused: alone first, then span by span, so every span it
+   * can hold is stored and only the unstorable ones are reported back (OTLP partial success).
+   */
+  private async commitAlone(p: Pending): Promise<void> {
+    try {
+      await this.commit(p.spans);
+      return p.resolve(STORED);
+    } catch (err) {
+      if (!isDataError(err)) {
+        this.stats.writeFailures++;
+        return p.reject(unavailable(err));
+      }
+    }
+    const reasons = new Set<string>();
+    let rejected = 0;
+    for (const span of p.spans) {
+      try {
+        await this.commit([span]);
+      } catch (err) {
+        if (!isDataError(err)) {
+          this.stats.writeFailures++;
+          return p.reject(unavailable(err));
+        }
+        rejected++;
+        reasons.add(`span ${span.span.spanId}: the database cannot store it (${(err as Error).message})`);
+      }
+    }
+    this.stats.spansUnstorable += rejected;
+    p.resolve({ rejected, reasons: [...reasons] });
   }
 
   /** Wait for queued writes, then refuse new ones. */

@@ -207,6 +207,48 @@ describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
     expect(turnRow.error_code).toBe('AGT-TIMEOUT-CLI-EXEC');
   });
 
+  it('stores every span it can when the database refuses one: the rest of the request and other requests land', async () => {
+    // A genuine refusal from the real database (a check violation), standing for any data it cannot hold.
+    await collector.deps.store.query(`alter table spans add constraint test_unstorable check (name <> 'unstorable-span')`);
+    try {
+      const span = (spanId: string, name: string, session: string) => ({
+        traceId: '7b8efff798038103d269b633813fc60c', spanId, name, kind: 1, startTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n), endTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n),
+        attributes: [{ key: ATTR.sessionId, value: { stringValue: session } }],
+      });
+      const body = (spans: unknown[]) => JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] });
+      const post = (b: string) => fetch(`${collector.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: b });
+      const [mixed, clean] = await Promise.all([
+        post(body([span('a000000000000001', 'fine-a', 'iso-a'), span('a000000000000002', 'unstorable-span', 'iso-a')])),
+        post(body([span('b000000000000001', 'fine-b', 'iso-b')])),
+      ]);
+      expect(mixed.status).toBe(200);
+      const partial = (await mixed.json()) as { partialSuccess?: { rejectedSpans: string | number; errorMessage: string } };
+      expect(Number(partial.partialSuccess?.rejectedSpans)).toBe(1);
+      expect(partial.partialSuccess?.errorMessage).toMatch(/a000000000000002: the database cannot store it/);
+      expect(clean.status).toBe(200);
+      expect(await clean.json()).toEqual({});
+      const stored = await collector.deps.store.query<{ span_id: string }>("select span_id from spans where trace_id = '7b8efff798038103d269b633813fc60c' order by span_id");
+      expect(stored.map((r) => r.span_id)).toEqual(['a000000000000001', 'b000000000000001']);
+    } finally {
+      await collector.deps.store.query('alter table spans drop constraint test_unstorable');
+    }
+  });
+
+  it('bounds values bound for indexes and integer columns instead of failing the write', async () => {
+    const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces` }), 'svc-' + 'x'.repeat(5000));
+    const span = tracer.startSpan('call', { attributes: { [ATTR.sessionId]: 'bounded-1', [ATTR.httpStatus]: 1e12, [ATTR.errorFingerprint]: 'f'.repeat(4000), [ATTR.timeoutKind]: 'k'.repeat(4000) } });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
+    span.end();
+    await provider.forceFlush();
+    const [row] = await collector.deps.store.query<{ service: string; upstream_status: number | null; fingerprint: string; timeout_kind: string }>(
+      "select service, upstream_status, fingerprint, timeout_kind from errors where session_id = 'bounded-1'",
+    );
+    expect(row.service).toHaveLength(256);
+    expect(row.upstream_status).toBeNull();
+    expect(row.fingerprint).toHaveLength(128);
+    expect(row.timeout_kind).toHaveLength(64);
+  });
+
   it('lets a late runtime error replace the watchdog\'s stuck verdict', async () => {
     const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces` }));
     const id = 'late-error-1';

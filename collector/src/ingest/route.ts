@@ -70,8 +70,9 @@ export function ingestRoutes(config: Config, pipeline: IngestPipeline) {
         if (err instanceof OtlpDecodeError) return otlpAnswer(400, err.message, format);
         throw err;
       }
+      let stored;
       try {
-        await pipeline.submit(enrichSpans(spans));
+        stored = await pipeline.submit(enrichSpans(spans));
       } catch (err) {
         if (err instanceof BackPressureError) {
           return otlpAnswer(err.status, err.message, format, { 'retry-after': String(err.retryAfterSeconds) });
@@ -79,10 +80,10 @@ export function ingestRoutes(config: Config, pipeline: IngestPipeline) {
         throw err;
       }
       pipeline.stats.spansRejected += rejected.length;
-      const errorMessage = rejected.length
-        ? `${rejected.length} span(s) rejected: ${[...new Set(rejected.map((r) => r.reason))].slice(0, 5).join('; ')}`
-        : '';
-      const { body, contentType } = encodeExportResponse({ rejectedSpans: rejected.length, errorMessage }, format);
+      const reasons = [...new Set(rejected.map((r) => r.reason)), ...stored.reasons];
+      const rejectedSpans = rejected.length + stored.rejected;
+      const errorMessage = rejectedSpans ? `${rejectedSpans} span(s) rejected: ${reasons.slice(0, 5).join('; ')}` : '';
+      const { body, contentType } = encodeExportResponse({ rejectedSpans, errorMessage }, format);
       return new Response(body as BodyInit, { status: 200, headers: { 'content-type': contentType } });
     },
   );

@@ -40,14 +40,30 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 const UNSIGNED = /^\d+$/;
 const SIGNED = /^-?\d+$/;
 
+/**
+ * Postgres text and JSONB hold neither NUL nor unpaired UTF-16 surrogates: one such string would
+ * fail a whole write batch. Escaped NULs are dropped and escaped lone surrogates become U+FFFD —
+ * what the protobuf path gets from UTF-8 decoding anyway. (An escaped backslash before "u0000"
+ * is text, not an escape, and stays.)
+ */
+function storableJsonText(text: string): string {
+  let out = text;
+  if (out.includes('\\u0000')) out = out.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1');
+  if (/\\u[dD][89a-fA-F]/.test(out)) {
+    out = out
+      .replace(/\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})/g, '\\ufffd')
+      .replace(/(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/g, '\\ufffd');
+  }
+  return out;
+}
+
 export function decodeJsonTraceRequest(body: Uint8Array): DecodeResult {
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let doc: Json;
   try {
-    // Postgres text and JSONB cannot hold NUL; drop escaped NULs (not an escaped backslash before "u0000").
-    doc = JSON.parse(text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1') : text);
+    doc = JSON.parse(storableJsonText(text));
   } catch (err) {
     throw new OtlpDecodeError(`json: body is not valid JSON (${(err as Error).message})`, { cause: err, context: { format: 'json' } });
   }

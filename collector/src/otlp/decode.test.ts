@@ -412,3 +412,20 @@ describe('decodeTraceRequest and NUL characters', () => {
     expect(fromProto.name).toBe('toolcall');
   });
 });
+
+describe('decodeTraceRequest and unpaired surrogates', () => {
+  // JSON can escape a lone UTF-16 surrogate; JSON.stringify keeps it and Postgres JSONB rejects it.
+  it('turns escaped lone surrogates into U+FFFD and keeps real pairs', () => {
+    const attr = (key: string, raw: string) => `{"key":"${key}","value":{"stringValue":"${raw}"}}`;
+    const json = `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"x","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[${[
+      attr('high', 'a\\ud800b'),
+      attr('low', 'a\\udc00b'),
+      attr('pair', 'smile \\ud83d\\ude00'),
+      attr('twice', '\\ud800\\ud83d\\ude00'),
+    ].join(',')}]}]}]}]}`;
+    const [span] = decodeTraceRequest(new TextEncoder().encode(json), 'json').spans;
+    expect(span.attributes).toEqual({ high: 'a\ufffdb', low: 'a\ufffdb', pair: 'smile 😀', twice: '\ufffd😀' });
+    const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+    for (const v of Object.values(span.attributes)) expect(loneSurrogate.test(v as string)).toBe(false);
+  });
+});
