@@ -36,7 +36,7 @@ const envSchema = z.object({
   FAULTLINE_INGEST_KEYS: keyList.optional(),
   FAULTLINE_API_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   FAULTLINE_ALLOW_INSECURE: flag.default(false),
-  // Spans and occurrences older than this are deleted; group counts stay.
+  // Spans, occurrences and sessions last seen before this are deleted; group counts stay.
   FAULTLINE_RETENTION_DAYS: positiveInt(1, 3650).default(14),
   FAULTLINE_STUCK_STARTING_MS: positiveInt(1000, 86_400_000).default(DEFAULT_STUCK_THRESHOLDS_MS.starting),
   FAULTLINE_STUCK_RUNNING_MS: positiveInt(1000, 86_400_000).default(DEFAULT_STUCK_THRESHOLDS_MS.running),

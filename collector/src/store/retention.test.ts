@@ -7,7 +7,7 @@ describe.each(STORAGES)('retention on $name', (storage) => {
   let store: Store | undefined;
   afterEach(async () => store?.close());
 
-  it('deletes spans and occurrences past the window and keeps group counts and sessions', async () => {
+  it('deletes spans, occurrences and sessions past the window and keeps group counts and recent sessions', async () => {
     store = await storage.create();
     const day = 86_400_000;
     const now = new Date('2026-06-30T12:00:00Z');
@@ -29,16 +29,17 @@ describe.each(STORAGES)('retention on $name', (storage) => {
       [at(20), at(0)],
     );
     await store.query(`insert into sessions (id, service, started_at, last_seen_at) values ('s1', 'svc', $1, $2)`, [at(20), at(0)]);
+    await store.query(`insert into sessions (id, service, started_at, last_seen_at) values ('old', 'svc', $1, $2)`, [at(30), at(15)]);
 
     const deleted = await deleteExpired(store, 14, now);
 
-    expect(deleted).toBe(4); // two spans and two occurrences older than 14 days
+    expect(deleted).toBe(5); // two spans, two occurrences and one session older than 14 days
     const spans = await store.query<{ n: number }>('select count(*)::int as n from spans');
     const errors = await store.query<{ id: string }>('select id from errors order by id');
     expect(spans[0].n).toBe(2);
     expect(errors.map((e) => e.id)).toEqual(['e3', 'e4']);
     const [group] = await store.query<{ count: number }>(`select count from error_groups where fingerprint = 'fp1'`);
     expect(group.count).toBe(4);
-    expect(await store.query(`select id from sessions`)).toHaveLength(1);
+    expect(await store.query(`select id from sessions`)).toEqual([{ id: 's1' }]);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Retention (FAULTLINE_RETENTION_DAYS): spans and error occurrences older than the window are
- * deleted; error-group counts stay. Runs at start and hourly, in bounded chunks so it never
+ * Retention (FAULTLINE_RETENTION_DAYS): spans, error occurrences and sessions last seen before the
+ * window are deleted; error-group counts stay. Runs at start and hourly, in bounded chunks so it never
  * holds a long lock against ingest.
  */
 import type { Config } from '../config.ts';
@@ -11,7 +11,8 @@ const CHUNK = 10_000;
 export async function deleteExpired(store: SqlRunner, retentionDays: number, now = new Date()): Promise<number> {
   const cutoff = new Date(now.getTime() - retentionDays * 86_400_000).toISOString();
   let total = 0;
-  for (const [table, key, time] of [['spans', 'trace_id, span_id', 'start_time'], ['errors', 'id', 'at']] as const) {
+  // Sessions last seen before the window have no spans left to show; error groups keep their counts.
+  for (const [table, key, time] of [['spans', 'trace_id, span_id', 'start_time'], ['errors', 'id', 'at'], ['sessions', 'id', 'last_seen_at']] as const) {
     for (;;) {
       const rows = await store.query<{ n: number }>(
         `with gone as (delete from ${table} where (${key}) in (select ${key} from ${table} where ${time} < $1 limit ${CHUNK}) returning 1)
