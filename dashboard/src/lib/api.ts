@@ -10,6 +10,7 @@ import type {
   LatestOutput,
   Overview,
   Page,
+  ScenarioRunStatus,
   Session,
   SessionDetail,
   TimeoutStat,
@@ -129,16 +130,6 @@ async function toApiError(response: Response): Promise<ApiRequestError> {
 function asList<T>(value: T[] | { items: T[] } | null | undefined): T[] {
   if (Array.isArray(value)) return value;
   return value?.items ?? [];
-}
-
-/** The collector's background scenario run (POST answers 202 at once; the run goes on). */
-export interface ScenarioRunStatus {
-  running: boolean;
-  ids: string[];
-  startedAt: string | null;
-  finishedAt: string | null;
-  exitCode: number | null;
-  outputTail: string;
 }
 
 export interface SessionFilter {
