@@ -11,7 +11,7 @@ export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
 export type StreamType = StreamEvent['type'];
 export const STREAM_TYPES: readonly StreamType[] = ['session', 'error', 'stuck', 'scenario'];
 
-/** `resync` fires after a reconnect: events may have been missed, so views refetch. */
+/** `resync` fires whenever the stream opens: events may have been missed, so views refetch. */
 type Listener = (event: StreamEvent | { type: 'resync' }) => void;
 
 export interface LiveOptions {
@@ -46,7 +46,6 @@ export function createLive(options: LiveOptions = {}): Live {
   let source: EventSource | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let failures = 0;
-  let everOpened = false;
   let running = false;
 
   function emit(event: StreamEvent | { type: 'resync' }): void {
@@ -87,11 +86,11 @@ export function createLive(options: LiveOptions = {}): Live {
     const es = new Impl(target);
     source = es;
     es.onopen = () => {
-      const wasReconnect = everOpened;
-      everOpened = true;
       failures = 0;
       status.set('live');
-      if (wasReconnect) emit({ type: 'resync' });
+      // Every open, the first included: a view may have fetched before the stream existed, and
+      // whatever changed in between (a session flagged stuck, say) would never reach it.
+      emit({ type: 'resync' });
     };
     for (const type of STREAM_TYPES) es.addEventListener(type, onMessage as EventListener);
     es.onmessage = onMessage;
