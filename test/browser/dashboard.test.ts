@@ -19,6 +19,7 @@ import { init, withTimeout, type Faultline } from '@faultline/sdk';
 import { STORAGES, startTestCollector } from '../../collector/src/testing.ts';
 import { DASHBOARD_DIST } from '../../collector/src/app.ts';
 import type { RunningCollector } from '../../collector/src/server.ts';
+import { ActivityFailure, BadRequestError, TimeoutFailure, sleep } from '../../examples/simulated-failures.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
@@ -46,41 +47,6 @@ const ids = {
 const BILLING_MESSAGE = renderUserMessage('AGT-PROVIDER-BILLING', { provider: 'anthropic', model: 'claude-sonnet-4-5' });
 const STUCK_MESSAGE = renderUserMessage('AGT-SESSION-STUCK');
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    });
-  });
-
-/** What the Anthropic SDK throws for "credit balance is too low" (the fields it carries). */
-class BadRequestError extends Error {
-  override name = 'BadRequestError';
-  readonly status = 400;
-  readonly error = {
-    type: 'error',
-    error: { type: 'invalid_request_error', message: 'Your credit balance is too low to access the Anthropic API.' },
-  };
-  constructor() {
-    super('400 {"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}}');
-  }
-}
-
-/** What a Temporal client sees when the worker stopped heartbeating (it crashed). */
-class TimeoutFailure extends Error {
-  override name = 'TimeoutFailure';
-  readonly timeoutType = 'HEARTBEAT';
-  constructor(readonly lastHeartbeatDetails: unknown) {
-    super('Activity task timed out');
-  }
-}
-class ActivityFailure extends Error {
-  override name = 'ActivityFailure';
-  readonly activityType = 'executeAgent';
-  readonly retryState = 'MAXIMUM_ATTEMPTS_REACHED';
-}
 
 async function billingSession(faultline: Faultline, id: string): Promise<void> {
   const session = faultline.startSession({ stuckAfterMs: BUSY_STUCK_AFTER_MS, id, agent: 'assistant', provider: 'anthropic', model: 'claude-sonnet-4-5', statusMessage: 'Creating execution environment…' });
