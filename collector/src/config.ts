@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RUNNING_WALLCLOCK_MS, DEFAULT_STUCK_THRESHOLDS_MS } from '@faultline/schema';
 import { StartupError } from './errors.ts';
+import { DEFAULT_OTLP_LIMITS, type OtlpLimits } from './otlp/limits.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -51,6 +52,34 @@ const envSchema = z.object({
   FAULTLINE_MAX_QUEUED_SPANS: positiveInt(100, 10_000_000).default(200_000),
   // Spans per write transaction: large enough to amortise round trips, small enough to keep latency low.
   FAULTLINE_MAX_BATCH_SPANS: positiveInt(1, 100_000).default(5000),
+  // Per-request OTLP limits (otlp/limits.ts). A request over them is cut, never answered with a
+  // retryable status: it could never succeed. 10,000 spans is ~20 OTel SDK batches (512 each) and
+  // about 2 s of writing on embedded storage.
+  FAULTLINE_MAX_SPANS_PER_REQUEST: positiveInt(1, 1_000_000).default(DEFAULT_OTLP_LIMITS.maxSpansPerRequest),
+  // The OpenTelemetry SDKs' own defaults (AttributeCountLimit, EventCountLimit): 128.
+  FAULTLINE_MAX_ATTRIBUTES_PER_SPAN: positiveInt(1, 100_000).default(DEFAULT_OTLP_LIMITS.maxAttributesPerSpan),
+  FAULTLINE_MAX_EVENTS_PER_SPAN: positiveInt(1, 100_000).default(DEFAULT_OTLP_LIMITS.maxEventsPerSpan),
+  // One string (attribute value, name, status message): room for a long stack trace or agent output.
+  FAULTLINE_MAX_VALUE_BYTES: positiveInt(64, 64 * 1024 * 1024).default(DEFAULT_OTLP_LIMITS.maxValueBytes),
+  // One span as stored (its attributes, events and resource as JSON): every span row is bounded.
+  FAULTLINE_MAX_SPAN_BYTES: positiveInt(1024, 256 * 1024 * 1024).default(DEFAULT_OTLP_LIMITS.maxSpanBytes),
+  // All spans of one request as stored, the resource counted once per span as it is written:
+  // bounds the memory and write time one request can cost, whatever its wire encoding.
+  FAULTLINE_MAX_REQUEST_BYTES: positiveInt(1024, 1024 * 1024 * 1024).default(DEFAULT_OTLP_LIMITS.maxRequestBytes),
+  // Retention runs 10 s after start and then this often.
+  FAULTLINE_RETENTION_INTERVAL_MS: positiveInt(1000, 7 * 86_400_000).default(3_600_000),
+  // Embedded storage: CHECKPOINT after this much WAL (PGlite has no checkpointer of its own);
+  // bounds the WAL directory (~2x this) and the replay time after a crash.
+  FAULTLINE_CHECKPOINT_WAL_MB: positiveInt(16, 4096).default(64),
+  // Postgres: a refused or silent server must be noticed in seconds, not the OS's minutes.
+  FAULTLINE_DB_CONNECT_TIMEOUT_MS: positiveInt(100, 600_000).default(2000),
+  // Postgres: no statement of the collector's may hold a connection longer (retention works in chunks).
+  FAULTLINE_DB_STATEMENT_TIMEOUT_MS: positiveInt(100, 3_600_000).default(30_000),
+  // Postgres: a health probe (`select 1`) unanswered this long means the database is down or
+  // frozen: ingest and the API answer 503 + Retry-After at once until a probe succeeds again.
+  FAULTLINE_DB_PROBE_TIMEOUT_MS: positiveInt(50, 60_000).default(750),
+  // SIGTERM: requests in flight get this long to finish before their connections are closed.
+  FAULTLINE_SHUTDOWN_TIMEOUT_MS: positiveInt(0, 600_000).default(10_000),
 });
 
 export interface Config {
@@ -68,6 +97,13 @@ export interface Config {
   maxBodyBytes: number;
   maxQueuedSpans: number;
   maxBatchSpans: number;
+  otlpLimits: OtlpLimits;
+  retentionIntervalMs: number;
+  checkpointWalBytes: number;
+  dbConnectTimeoutMs: number;
+  dbStatementTimeoutMs: number;
+  dbProbeTimeoutMs: number;
+  shutdownTimeoutMs: number;
 }
 
 /** Parse the environment. Throws StartupError naming each bad variable. */
@@ -99,6 +135,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.FAULTLINE_MAX_BODY_BYTES,
     maxQueuedSpans: e.FAULTLINE_MAX_QUEUED_SPANS,
     maxBatchSpans: e.FAULTLINE_MAX_BATCH_SPANS,
+    otlpLimits: {
+      maxSpansPerRequest: e.FAULTLINE_MAX_SPANS_PER_REQUEST,
+      maxAttributesPerSpan: e.FAULTLINE_MAX_ATTRIBUTES_PER_SPAN,
+      maxEventsPerSpan: e.FAULTLINE_MAX_EVENTS_PER_SPAN,
+      maxValueBytes: e.FAULTLINE_MAX_VALUE_BYTES,
+      maxSpanBytes: e.FAULTLINE_MAX_SPAN_BYTES,
+      maxRequestBytes: e.FAULTLINE_MAX_REQUEST_BYTES,
+    },
+    retentionIntervalMs: e.FAULTLINE_RETENTION_INTERVAL_MS,
+    checkpointWalBytes: e.FAULTLINE_CHECKPOINT_WAL_MB * 1024 * 1024,
+    dbConnectTimeoutMs: e.FAULTLINE_DB_CONNECT_TIMEOUT_MS,
+    dbStatementTimeoutMs: e.FAULTLINE_DB_STATEMENT_TIMEOUT_MS,
+    dbProbeTimeoutMs: e.FAULTLINE_DB_PROBE_TIMEOUT_MS,
+    shutdownTimeoutMs: e.FAULTLINE_SHUTDOWN_TIMEOUT_MS,
   };
   if (!isLoopback(config.host) && !config.allowInsecure && (config.ingestKeys.length === 0 || !config.apiToken)) {
     throw new StartupError(

@@ -1,4 +1,5 @@
 import { OtlpDecodeError } from './errors.ts';
+import { cutString, RequestBudget, SpanTooLargeError } from './limits.ts';
 import {
   acceptSpan,
   describePosition,
@@ -57,7 +58,7 @@ function storableJsonText(text: string): string {
   return out;
 }
 
-export function decodeJsonTraceRequest(body: Uint8Array): DecodeResult {
+export function decodeJsonTraceRequest(body: Uint8Array, budget: RequestBudget = new RequestBudget()): DecodeResult {
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -73,18 +74,19 @@ export function decodeJsonTraceRequest(body: Uint8Array): DecodeResult {
     });
   }
   const where = newPosition();
-  const result: DecodeResult = { spans: [], rejected: [] };
+  const result: DecodeResult = { spans: [], rejected: [], warnings: [] };
   try {
-    readRequest(doc, where, result);
+    readRequest(doc, where, result, budget);
   } catch (err) {
     if (!(err instanceof ShapeError)) throw err;
     const at = describePosition(where);
     throw new OtlpDecodeError(`json: ${at}: ${err.message}`, { cause: err, context: { format: 'json', at } });
   }
+  result.warnings = budget.warnings();
   return result;
 }
 
-function readRequest(doc: JsonObject, where: Position, result: DecodeResult): void {
+function readRequest(doc: JsonObject, where: Position, result: DecodeResult, budget: RequestBudget): void {
   const resourceSpans = array(pick(doc, 'resourceSpans', 'resource_spans'), 'resourceSpans');
   for (let i = 0; i < resourceSpans.length; i++) {
     where.resourceSpans = i;
@@ -92,11 +94,19 @@ function readRequest(doc: JsonObject, where: Position, result: DecodeResult): vo
     if (!rs) continue;
     const resource: Attributes = {};
     const res = object(rs.resource, 'resource');
+    budget.spanBytes = 0;
     if (res) {
       where.detail = 'resource';
-      readAttributes(array(res.attributes, 'attributes'), resource, 0);
+      try {
+        readAttributes(array(res.attributes, 'attributes'), resource, 0, budget);
+      } catch (err) {
+        if (!(err instanceof SpanTooLargeError)) throw err;
+        // A resource alone over the span limit keeps the attributes that fit.
+        budget.attributesDropped++;
+      }
       where.detail = '';
     }
+    const resourceBytes = Math.min(budget.spanBytes, budget.limits.maxSpanBytes);
     const scopeSpans = array(pick(rs, 'scopeSpans', 'scope_spans'), 'scopeSpans');
     for (let j = 0; j < scopeSpans.length; j++) {
       where.scopeSpans = j;
@@ -104,13 +114,26 @@ function readRequest(doc: JsonObject, where: Position, result: DecodeResult): vo
       if (!ss) continue;
       const scope = object(ss.scope, 'scope');
       where.detail = 'scope';
-      const scopeName = (scope && string(scope.name, 'name')) || null;
+      budget.spanBytes = 0;
+      const scopeName = (scope && text(scope.name, 'name', budget)) || null;
       where.detail = '';
       const spans = array(ss.spans, 'spans');
       for (let k = 0; k < spans.length; k++) {
         where.spans = k;
         const span = object(spans[k], 'spans[]');
-        if (span) readSpan(span, where, result, resource, scopeName);
+        if (!span) continue;
+        const full = budget.admitSpan(resourceBytes);
+        if (full !== null) {
+          result.rejected.push({ reason: full });
+          continue;
+        }
+        try {
+          readSpan(span, where, result, resource, scopeName, budget);
+        } catch (err) {
+          if (!(err instanceof SpanTooLargeError)) throw err;
+          where.detail = '';
+          result.rejected.push({ reason: `${describePosition(where)}: ${err.message}` });
+        }
       }
       where.spans = -1;
     }
@@ -118,23 +141,27 @@ function readRequest(doc: JsonObject, where: Position, result: DecodeResult): vo
   }
 }
 
-function readSpan(span: JsonObject, where: Position, result: DecodeResult, resource: Attributes, scopeName: string | null): void {
-  const name = string(span.name, 'name');
+function readSpan(span: JsonObject, where: Position, result: DecodeResult, resource: Attributes, scopeName: string | null, budget: RequestBudget): void {
+  const name = text(span.name, 'name', budget);
   const kind = enumValue(span.kind, 'kind', SPAN_KINDS);
   const start = timestamp(pick(span, 'startTimeUnixNano', 'start_time_unix_nano'), 'startTimeUnixNano');
   const end = timestamp(pick(span, 'endTimeUnixNano', 'end_time_unix_nano'), 'endTimeUnixNano');
   const attributes: Attributes = {};
-  readAttributes(array(span.attributes, 'attributes'), attributes, 0);
+  readAttributes(array(span.attributes, 'attributes'), attributes, 0, budget);
   const events: DecodedEvent[] = [];
   const rawEvents = array(span.events, 'events');
-  for (let i = 0; i < rawEvents.length; i++) {
+  // The last events win (an `exception` is usually last), as in the OpenTelemetry SDKs.
+  const firstEvent = Math.max(0, rawEvents.length - budget.limits.maxEventsPerSpan);
+  budget.eventsDropped += firstEvent;
+  for (let i = firstEvent; i < rawEvents.length; i++) {
     where.detail = `events[${i}]`;
     const ev = object(rawEvents[i], 'events[]');
     if (!ev) continue;
     const evAttributes: Attributes = {};
-    readAttributes(array(ev.attributes, 'attributes'), evAttributes, 0);
+    budget.chargeScalar();
+    readAttributes(array(ev.attributes, 'attributes'), evAttributes, 0, budget);
     events.push({
-      name: string(ev.name, 'name'),
+      name: text(ev.name, 'name', budget),
       timeUnixNano: timestamp(pick(ev, 'timeUnixNano', 'time_unix_nano'), 'timeUnixNano'),
       attributes: evAttributes,
     });
@@ -142,7 +169,7 @@ function readSpan(span: JsonObject, where: Position, result: DecodeResult, resou
   where.detail = 'status';
   const status = object(span.status, 'status');
   const statusCode = status ? enumValue(status.code, 'code', STATUS_CODES) : 0;
-  const statusMessage = status ? string(status.message, 'message') : '';
+  const statusMessage = status ? text(status.message, 'message', budget) : '';
   where.detail = '';
 
   const traceId = id(pick(span, 'traceId', 'trace_id'), 'traceId', 16);
@@ -155,53 +182,74 @@ function readSpan(span: JsonObject, where: Position, result: DecodeResult, resou
   else if (spanId.hex === ZERO_SPAN_ID) problem = 'span id is all zeros';
   else if (parent.problem !== null || (parent.hex.length !== 0 && parent.hex.length !== 16)) {
     problem = parent.problem ?? `parent span id must be 8 bytes or empty, got ${parent.hex.length / 2}`;
-  }
+  } else problem = budget.commitSpan();
   const parentSpanId = parent.hex.length === 16 && parent.hex !== ZERO_SPAN_ID ? parent.hex : null;
   const before = result.spans.length;
   acceptSpan(result, where, problem, traceId.hex, spanId.hex, parentSpanId, name, kind, start, end, attributes, events, statusCode, statusMessage, resource);
   if (result.spans.length > before) result.spans[before].scopeName = scopeName;
 }
 
-function readAttributes(list: Json[], target: Attributes, depth: number): void {
-  for (let i = 0; i < list.length; i++) {
+/** The first maxAttributesPerSpan entries win, as in the OpenTelemetry SDKs. */
+function readAttributes(list: Json[], target: Attributes, depth: number, budget: RequestBudget): void {
+  const n = Math.min(list.length, budget.limits.maxAttributesPerSpan);
+  budget.attributesDropped += list.length - n;
+  for (let i = 0; i < n; i++) {
     const kv = object(list[i], 'attributes[]');
     if (!kv) continue;
-    setAttribute(target, string(kv.key, 'key'), anyValue(kv.value, depth + 1));
+    setAttribute(target, text(kv.key, 'key', budget), anyValue(kv.value, depth + 1, budget));
   }
 }
 
-function anyValue(v: Json, depth: number): AttrValue {
+function anyValue(v: Json, depth: number, budget: RequestBudget): AttrValue {
   if (depth > MAX_ANY_VALUE_DEPTH) throw new ShapeError(`attribute value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`);
   const o = object(v, 'value');
   if (!o) return null;
   // proto3 oneof: the first member present wins (a valid sender sets exactly one)
   let x: Json;
-  if ((x = pick(o, 'stringValue', 'string_value')) != null) return string(x, 'stringValue');
+  if ((x = pick(o, 'stringValue', 'string_value')) != null) return text(x, 'stringValue', budget);
   if ((x = pick(o, 'boolValue', 'bool_value')) != null) {
     if (typeof x !== 'boolean') throw new ShapeError(`boolValue must be a boolean, got ${typeName(x)}`);
+    budget.chargeScalar();
     return x;
   }
-  if ((x = pick(o, 'intValue', 'int_value')) != null) return int64(x);
-  if ((x = pick(o, 'doubleValue', 'double_value')) != null) return double(x);
+  if ((x = pick(o, 'intValue', 'int_value')) != null) {
+    budget.chargeScalar();
+    return int64(x);
+  }
+  if ((x = pick(o, 'doubleValue', 'double_value')) != null) {
+    budget.chargeScalar();
+    return double(x);
+  }
   if ((x = pick(o, 'arrayValue', 'array_value')) != null) {
     const arr = object(x, 'arrayValue');
     const values = arr ? array(arr.values, 'arrayValue.values') : [];
-    const out: AttrValue[] = new Array(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = anyValue(values[i], depth + 1);
+    const n = Math.min(values.length, budget.limits.maxAttributesPerSpan);
+    budget.attributesDropped += values.length - n;
+    const out: AttrValue[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = anyValue(values[i], depth + 1, budget);
     return out;
   }
   if ((x = pick(o, 'kvlistValue', 'kvlist_value')) != null) {
     const kvl = object(x, 'kvlistValue');
     const out: Attributes = {};
-    if (kvl) readAttributes(array(kvl.values, 'kvlistValue.values'), out, depth);
+    if (kvl) readAttributes(array(kvl.values, 'kvlistValue.values'), out, depth, budget);
     return out;
   }
   if ((x = pick(o, 'bytesValue', 'bytes_value')) != null) {
     const s = string(x, 'bytesValue');
     if (!BASE64.test(s)) throw new ShapeError('bytesValue must be base64');
-    // normalise URL-safe or unpadded base64 to the form the protobuf path produces
-    return Buffer.from(s, 'base64').toString('base64');
+    // normalise URL-safe or unpadded base64 to the form the protobuf path produces, cut so the text fits the value limit
+    let bytes = Buffer.from(s, 'base64');
+    const keep = Math.floor((budget.limits.maxValueBytes * 3) / 4);
+    if (bytes.length > keep) {
+      bytes = bytes.subarray(0, keep);
+      budget.valuesCut++;
+    }
+    const out = bytes.toString('base64');
+    budget.chargeString(out, out.length);
+    return out;
   }
+  budget.chargeScalar();
   return null;
 }
 
@@ -237,6 +285,14 @@ function string(v: Json, field: string): string {
   if (v == null) return '';
   if (typeof v !== 'string') throw new ShapeError(`${field} must be a string, got ${typeName(v)}`);
   return v;
+}
+
+/** A string that is stored: cut to the value limit at a character boundary and charged to the span. */
+function text(v: Json, field: string, budget: RequestBudget): string {
+  const { value, bytes, cut } = cutString(string(v, field), budget.limits.maxValueBytes);
+  if (cut) budget.valuesCut++;
+  budget.chargeString(value, bytes);
+  return value;
 }
 
 function enumValue(v: Json, field: string, names: Record<string, number>): number {

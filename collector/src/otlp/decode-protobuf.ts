@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs/minimal.js';
 import { OtlpDecodeError } from './errors.ts';
+import { RequestBudget, SpanTooLargeError, utf8CutEnd } from './limits.ts';
 import {
   acceptSpan,
   describePosition,
@@ -20,6 +21,10 @@ import type { AttrValue, Attributes, DecodedEvent, DecodeResult } from './types.
  * Every message body is decoded with `reader.len` narrowed to that message's end, so a length
  * prefix or fixed-width read can never run past its parent — protobufjs's own bounds checks then
  * guard the sub-message, not just the whole buffer.
+ *
+ * Limits (limits.ts) apply while reading, so what they cut is never built: spans past the request's
+ * limits are skipped by their length prefix, strings are sliced short before they are decoded,
+ * attributes past the count are skipped, and only the last events are read.
  */
 
 type Reader = protobuf.Reader;
@@ -42,16 +47,21 @@ interface State {
   view: DataView;
   where: Position;
   result: DecodeResult;
+  budget: RequestBudget;
+  /** Stored bytes of the current ResourceSpans' resource, written again with each of its spans. */
+  resourceBytes: number;
 }
 
-export function decodeProtobufTraceRequest(body: Uint8Array): DecodeResult {
+export function decodeProtobufTraceRequest(body: Uint8Array, budget: RequestBudget = new RequestBudget()): DecodeResult {
   // A Buffer view (no copy) lets protobufjs decode strings with Node's native utf8Slice.
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const state: State = {
     r: protobuf.Reader.create(buf),
     view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
     where: newPosition(),
-    result: { spans: [], rejected: [] },
+    result: { spans: [], rejected: [], warnings: [] },
+    budget,
+    resourceBytes: 0,
   };
   try {
     readRequest(state);
@@ -64,6 +74,7 @@ export function decodeProtobufTraceRequest(body: Uint8Array): DecodeResult {
       context: { format: 'protobuf', at: describePosition(state.where), byteOffset: state.r.pos },
     });
   }
+  state.result.warnings = budget.warnings();
   return state.result;
 }
 
@@ -86,6 +97,7 @@ function readResourceSpans(s: State): void {
   const outer = enter(r);
   // Shared by every span of this ResourceSpans; filled whenever field 1 arrives (fields may come in any order).
   const resource: Attributes = {};
+  s.resourceBytes = 0;
   let ssIndex = 0;
   while (r.pos < r.len) {
     const tag = readTag(r);
@@ -112,19 +124,36 @@ function readResourceSpans(s: State): void {
 function readResource(s: State, resource: Attributes): void {
   const r = s.r;
   const outer = enter(r);
-  while (r.pos < r.len) {
-    const tag = readTag(r);
-    if (tag >>> 3 === 1) {
-      expectWireType(tag, LEN, 'Resource.attributes');
-      readKeyValue(s, resource, 0);
-    } else skipField(r, tag, 0);
+  const end = r.len;
+  const budget = s.budget;
+  budget.spanBytes = 0;
+  let count = 0;
+  try {
+    while (r.pos < r.len) {
+      const tag = readTag(r);
+      if (tag >>> 3 === 1) {
+        expectWireType(tag, LEN, 'Resource.attributes');
+        if (count++ < budget.limits.maxAttributesPerSpan) readKeyValue(s, resource, 0);
+        else {
+          skipField(r, tag, 0);
+          budget.attributesDropped++;
+        }
+      } else skipField(r, tag, 0);
+    }
+  } catch (err) {
+    if (!(err instanceof SpanTooLargeError)) throw err;
+    // A resource alone over the span limit keeps the attributes that fit.
+    budget.attributesDropped++;
+    r.pos = end;
   }
+  s.resourceBytes = Math.min(budget.spanBytes, budget.limits.maxSpanBytes);
   r.len = outer;
 }
 
 function readScopeSpans(s: State, resource: Attributes): void {
   const r = s.r;
   const outer = enter(r);
+  const scopeEnd = r.len;
   const spans = s.result.spans;
   const first = spans.length;
   let scopeName = '';
@@ -135,15 +164,34 @@ function readScopeSpans(s: State, resource: Attributes): void {
       case 1:
         expectWireType(tag, LEN, 'ScopeSpans.scope');
         s.where.detail = 'scope';
+        s.budget.spanBytes = 0;
         scopeName = readScopeName(s, scopeName);
         s.where.detail = '';
         break;
-      case 2:
+      case 2: {
         expectWireType(tag, LEN, 'ScopeSpans.spans');
         s.where.spans = spanIndex++;
-        readSpan(s, resource);
+        const full = s.budget.admitSpan(s.resourceBytes);
+        if (full !== null) {
+          // Past the request's limits: skipped by its length prefix, never decoded.
+          skipField(r, tag, 0);
+          s.result.rejected.push({ reason: full });
+        } else {
+          const start = r.pos;
+          const end = readLength(r) + r.pos;
+          r.pos = start;
+          try {
+            readSpan(s, resource);
+          } catch (err) {
+            if (!(err instanceof SpanTooLargeError)) throw err;
+            r.pos = end;
+            r.len = scopeEnd;
+            s.result.rejected.push({ reason: `${describePosition(s.where)}: ${err.message}` });
+          }
+        }
         s.where.spans = -1;
         break;
+      }
       default:
         skipField(r, tag, 0);
     }
@@ -162,7 +210,7 @@ function readScopeName(s: State, current: string): string {
     const tag = readTag(r);
     if (tag >>> 3 === 1) {
       expectWireType(tag, LEN, 'InstrumentationScope.name');
-      name = readString(r);
+      name = readString(s);
     } else skipField(r, tag, 0); // version, attributes, dropped_attributes_count
   }
   r.len = outer;
@@ -187,7 +235,11 @@ function readSpan(s: State, resource: Attributes): void {
   const events: DecodedEvent[] = [];
   let statusCode = 0;
   let statusMessage = '';
-  let eventIndex = 0;
+  const budget = s.budget;
+  const maxAttributes = budget.limits.maxAttributesPerSpan;
+  let attributeCount = 0;
+  // Where each event starts: only the last maxEventsPerSpan are decoded, after the loop.
+  const eventStarts: number[] = [];
   while (r.pos < r.len) {
     const tag = readTag(r);
     switch (tag >>> 3) {
@@ -211,7 +263,7 @@ function readSpan(s: State, resource: Attributes): void {
         break;
       case 5:
         expectWireType(tag, LEN, 'Span.name');
-        name = readString(r);
+        name = readString(s);
         break;
       case 6:
         expectWireType(tag, VARINT, 'Span.kind');
@@ -227,15 +279,17 @@ function readSpan(s: State, resource: Attributes): void {
         break;
       case 9:
         expectWireType(tag, LEN, 'Span.attributes');
-        readKeyValue(s, attributes, 0);
+        if (attributeCount++ < maxAttributes) readKeyValue(s, attributes, 0);
+        else {
+          skipField(r, tag, 0);
+          budget.attributesDropped++;
+        }
         break;
-      case 11: {
+      case 11:
         expectWireType(tag, LEN, 'Span.events');
-        s.where.detail = `events[${eventIndex++}]`;
-        events.push(readEvent(s));
-        s.where.detail = '';
+        eventStarts.push(r.pos);
+        skipField(r, tag, 0);
         break;
-      }
       case 15: {
         expectWireType(tag, LEN, 'Span.status');
         s.where.detail = 'status';
@@ -245,7 +299,7 @@ function readSpan(s: State, resource: Attributes): void {
           const field = t >>> 3;
           if (field === 2) {
             expectWireType(t, LEN, 'Status.message');
-            statusMessage = readString(r);
+            statusMessage = readString(s);
           } else if (field === 3) {
             expectWireType(t, VARINT, 'Status.code');
             statusCode = r.int32();
@@ -260,6 +314,15 @@ function readSpan(s: State, resource: Attributes): void {
         skipField(r, tag, 0);
     }
   }
+  const firstEvent = Math.max(0, eventStarts.length - budget.limits.maxEventsPerSpan);
+  budget.eventsDropped += firstEvent;
+  for (let i = firstEvent; i < eventStarts.length; i++) {
+    r.pos = eventStarts[i];
+    s.where.detail = `events[${i}]`;
+    events.push(readEvent(s));
+  }
+  s.where.detail = '';
+  r.pos = r.len;
   r.len = outer;
 
   let problem: string | null = null;
@@ -268,6 +331,7 @@ function readSpan(s: State, resource: Attributes): void {
   else if (spanLen !== 8) problem = `span id must be 8 bytes, got ${spanLen}`;
   else if (isAllZero(buf, spanStart, 8)) problem = 'span id is all zeros';
   else if (parentLen !== 0 && parentLen !== 8) problem = `parent span id must be 8 bytes or empty, got ${parentLen}`;
+  else problem = budget.commitSpan();
   if (problem !== null) {
     acceptSpan(s.result, s.where, problem, '', '', null, name, 0, 0n, 0n, attributes, events, 0, '', resource);
     return;
@@ -298,6 +362,8 @@ function readEvent(s: State): DecodedEvent {
   let name = '';
   let time = 0n;
   const attributes: Attributes = {};
+  let count = 0;
+  s.budget.chargeScalar();
   while (r.pos < r.len) {
     const tag = readTag(r);
     switch (tag >>> 3) {
@@ -307,11 +373,15 @@ function readEvent(s: State): DecodedEvent {
         break;
       case 2:
         expectWireType(tag, LEN, 'Event.name');
-        name = readString(r);
+        name = readString(s);
         break;
       case 3:
         expectWireType(tag, LEN, 'Event.attributes');
-        readKeyValue(s, attributes, 0);
+        if (count++ < s.budget.limits.maxAttributesPerSpan) readKeyValue(s, attributes, 0);
+        else {
+          skipField(r, tag, 0);
+          s.budget.attributesDropped++;
+        }
         break;
       default:
         skipField(r, tag, 0);
@@ -332,7 +402,7 @@ function readKeyValue(s: State, target: Attributes, depth: number): void {
     const field = tag >>> 3;
     if (field === 1) {
       expectWireType(tag, LEN, 'KeyValue.key');
-      key = readString(r);
+      key = readString(s);
     } else if (field === 2) {
       expectWireType(tag, LEN, 'KeyValue.value');
       value = readAnyValue(s, depth + 1);
@@ -352,31 +422,39 @@ function readAnyValue(s: State, depth: number): AttrValue {
     switch (tag >>> 3) {
       case 1:
         expectWireType(tag, LEN, 'AnyValue.string_value');
-        value = readString(r);
+        value = readString(s);
         break;
       case 2:
         expectWireType(tag, VARINT, 'AnyValue.bool_value');
         value = r.bool();
+        s.budget.chargeScalar();
         break;
       case 3: {
         expectWireType(tag, VARINT, 'AnyValue.int_value');
         const long = r.int64() as unknown as { low: number; high: number };
         value = int64Value(long.low, long.high);
+        s.budget.chargeScalar();
         break;
       }
       case 4:
         expectWireType(tag, I64, 'AnyValue.double_value');
         value = doubleAttribute(r.double());
+        s.budget.chargeScalar();
         break;
       case 5: {
         expectWireType(tag, LEN, 'AnyValue.array_value');
         const items: AttrValue[] = [];
         const inner = enter(r);
+        const max = s.budget.limits.maxAttributesPerSpan;
         while (r.pos < r.len) {
           const t = readTag(r);
           if (t >>> 3 === 1) {
             expectWireType(t, LEN, 'ArrayValue.values');
-            items.push(readAnyValue(s, depth + 1));
+            if (items.length < max) items.push(readAnyValue(s, depth + 1));
+            else {
+              skipField(r, t, 0);
+              s.budget.attributesDropped++;
+            }
           } else skipField(r, t, 0);
         }
         r.len = inner;
@@ -387,11 +465,16 @@ function readAnyValue(s: State, depth: number): AttrValue {
         expectWireType(tag, LEN, 'AnyValue.kvlist_value');
         const entries: Attributes = {};
         const inner = enter(r);
+        let count = 0;
         while (r.pos < r.len) {
           const t = readTag(r);
           if (t >>> 3 === 1) {
             expectWireType(t, LEN, 'KeyValueList.values');
-            readKeyValue(s, entries, depth);
+            if (count++ < s.budget.limits.maxAttributesPerSpan) readKeyValue(s, entries, depth);
+            else {
+              skipField(r, t, 0);
+              s.budget.attributesDropped++;
+            }
           } else skipField(r, t, 0);
         }
         r.len = inner;
@@ -401,7 +484,12 @@ function readAnyValue(s: State, depth: number): AttrValue {
       case 7: {
         expectWireType(tag, LEN, 'AnyValue.bytes_value');
         const n = readLength(r);
-        value = (r.buf as Buffer).toString('base64', r.pos, r.pos + n);
+        // base64 is 4/3 of the bytes: cut the bytes so the stored text fits the value limit.
+        const keep = Math.min(n, Math.floor((s.budget.limits.maxValueBytes * 3) / 4));
+        if (keep < n) s.budget.valuesCut++;
+        const text = (r.buf as Buffer).toString('base64', r.pos, r.pos + keep);
+        s.budget.chargeString(text, text.length);
+        value = text;
         r.pos += n;
         break;
       }
@@ -445,14 +533,25 @@ function enter(r: Reader): number {
   return outer;
 }
 
-function readString(r: Reader): string {
+/** A string field, cut to the value limit at a character boundary before decoding, charged to the span. */
+function readString(s: State): string {
+  const r = s.r;
   const n = readLength(r);
   const start = r.pos;
   r.pos += n;
-  if (n === 0) return '';
-  const s = (r.buf as NodeBuffer).utf8Slice(start, start + n);
+  const budget = s.budget;
+  if (n === 0) {
+    budget.chargeString('', 0);
+    return '';
+  }
+  const buf = r.buf as NodeBuffer;
+  const end = utf8CutEnd(buf, start, start + n, budget.limits.maxValueBytes);
+  if (end < start + n) budget.valuesCut++;
+  let text = buf.utf8Slice(start, end);
   // Postgres text and JSONB cannot hold NUL; one such string would fail the whole write batch.
-  return s.includes('\0') ? s.replaceAll('\0', '') : s;
+  if (text.includes('\0')) text = text.replaceAll('\0', '');
+  budget.chargeString(text, end - start);
+  return text;
 }
 
 function readFixed64(s: State): bigint {

@@ -148,7 +148,7 @@ describe('decodeTraceRequest on malformed protobuf', () => {
   });
 
   it('treats an empty body as an empty request', () => {
-    expect(decodeTraceRequest(new Uint8Array(0), 'protobuf')).toEqual({ spans: [], rejected: [] });
+    expect(decodeTraceRequest(new Uint8Array(0), 'protobuf')).toEqual({ spans: [], rejected: [], warnings: [] });
   });
 
   it('names the place and the sizes when a length prefix runs past the buffer', () => {

@@ -1,5 +1,6 @@
 import { decodeJsonTraceRequest } from './decode-json.ts';
 import { decodeProtobufTraceRequest } from './decode-protobuf.ts';
+import { DEFAULT_OTLP_LIMITS, RequestBudget, type OtlpLimits } from './limits.ts';
 import type { DecodeResult } from './types.ts';
 
 export type OtlpFormat = 'protobuf' | 'json';
@@ -9,8 +10,10 @@ export type OtlpFormat = 'protobuf' | 'json';
  *
  * Throws `OtlpDecodeError` when the body cannot be read at all (answer 400). Spans that can be
  * read but not accepted (bad ids) come back in `rejected` for an OTLP partial-success answer.
- * Spans of one ResourceSpans share one `resource` object: treat it as read-only.
+ * Spans of one ResourceSpans share one `resource` object: treat it as read-only. What the limits
+ * cut is in `rejected` (whole spans) and `warnings` (values, attributes, events).
  */
-export function decodeTraceRequest(body: Uint8Array, format: OtlpFormat): DecodeResult {
-  return format === 'protobuf' ? decodeProtobufTraceRequest(body) : decodeJsonTraceRequest(body);
+export function decodeTraceRequest(body: Uint8Array, format: OtlpFormat, limits: OtlpLimits = DEFAULT_OTLP_LIMITS): DecodeResult {
+  const budget = new RequestBudget(limits);
+  return format === 'protobuf' ? decodeProtobufTraceRequest(body, budget) : decodeJsonTraceRequest(body, budget);
 }

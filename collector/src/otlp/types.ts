@@ -37,4 +37,6 @@ export interface RejectedSpan {
 export interface DecodeResult {
   spans: DecodedSpan[];
   rejected: RejectedSpan[];
+  /** What the limits cut without rejecting a span (otlp/limits.ts), for the partial-success message. */
+  warnings: string[];
 }

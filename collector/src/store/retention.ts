@@ -1,7 +1,8 @@
 /**
  * Retention (FAULTLINE_RETENTION_DAYS): spans, error occurrences and sessions last seen before the
- * window are deleted; error-group counts stay. Runs at start and hourly, in bounded chunks so it never
- * holds a long lock against ingest.
+ * window are deleted, then the error groups none of whose occurrences is left and the scenario runs
+ * before the window; a group with occurrences left keeps its whole count. Runs 10 s after start and
+ * every FAULTLINE_RETENTION_INTERVAL_MS, in bounded chunks so it never holds a long lock against ingest.
  */
 import type { Config } from '../config.ts';
 import type { SqlRunner } from './db.ts';
@@ -11,11 +12,19 @@ const CHUNK = 10_000;
 export async function deleteExpired(store: SqlRunner, retentionDays: number, now = new Date()): Promise<number> {
   const cutoff = new Date(now.getTime() - retentionDays * 86_400_000).toISOString();
   let total = 0;
-  // Sessions last seen before the window have no spans left to show; error groups keep their counts.
-  for (const [table, key, time] of [['spans', 'trace_id, span_id', 'start_time'], ['errors', 'id', 'at'], ['sessions', 'id', 'last_seen_at']] as const) {
+  // Sessions last seen before the window have no spans left to show. A group last seen before the
+  // window has had every occurrence deleted just above (an occurrence is never later than its
+  // group's last_seen); the `not exists` keeps one whose occurrences were written with other times.
+  for (const [table, key, expired] of [
+    ['spans', 'trace_id, span_id', 'start_time < $1'],
+    ['errors', 'id', 'at < $1'],
+    ['sessions', 'id', 'last_seen_at < $1'],
+    ['error_groups', 'fingerprint', 'last_seen < $1 and not exists (select 1 from errors e where e.fingerprint = error_groups.fingerprint)'],
+    ['scenario_runs', 'id', 'at < $1'],
+  ] as const) {
     for (;;) {
       const rows = await store.query<{ n: number }>(
-        `with gone as (delete from ${table} where (${key}) in (select ${key} from ${table} where ${time} < $1 limit ${CHUNK}) returning 1)
+        `with gone as (delete from ${table} where (${key}) in (select ${key} from ${table} where ${expired} limit ${CHUNK}) returning 1)
          select count(*)::int as n from gone`,
         [cutoff],
       );
