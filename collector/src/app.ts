@@ -12,6 +12,7 @@ import type { Config } from './config.ts';
 import { FaultlineError } from './errors.ts';
 import type { EventBus } from './events.ts';
 import type { IngestPipeline } from './ingest/pipeline.ts';
+import type { RequestPreparer } from './ingest/prepare.ts';
 import { ingestRoutes } from './ingest/route.ts';
 import type { Store } from './store/db.ts';
 import { apiRoutes } from './api/index.ts';
@@ -22,6 +23,8 @@ export interface CollectorDeps {
   config: Config;
   store: Store;
   pipeline: IngestPipeline;
+  /** Decodes and enriches OTLP bodies (big ones in a worker thread). */
+  preparer: RequestPreparer;
   events: EventBus;
   /** Counters other parts report for /metrics. */
   metrics: { stuckFlagged: number; sweeps: number; retentionDeleted: number };
@@ -46,7 +49,7 @@ export function createApp(deps: CollectorDeps): Hono {
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.route('/', ingestRoutes(deps.config, deps.pipeline));
+  app.route('/', ingestRoutes(deps.config, deps.pipeline, deps.preparer));
   app.use('/api/*', requireApiToken(deps.config.apiToken));
   app.route('/api', apiRoutes(deps));
   registerMetrics(app, deps);

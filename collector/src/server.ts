@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { createApp, type CollectorDeps } from './app.ts';
 import { EventBus } from './events.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
+import { RequestPreparer } from './ingest/prepare.ts';
 import { openStore, type Store } from './store/db.ts';
 import { startWatchdog } from './sessions/watchdog.ts';
 import { loadErrorsByIds, loadSessionsByIds } from './sessions/rows.ts';
@@ -32,7 +33,8 @@ export function buildCollector(config: Config, store: Store): { deps: CollectorD
     for (const session of await loadSessionsByIds(store.db, result.sessionIds)) events.publish({ type: 'session', session });
   };
   const pipeline = new IngestPipeline(store, config, publishWritten);
-  const deps: CollectorDeps = { config, store, pipeline, events, metrics };
+  const preparer = new RequestPreparer({ maxBodyBytes: config.maxBodyBytes, limits: config.otlpLimits });
+  const deps: CollectorDeps = { config, store, pipeline, preparer, events, metrics };
   const stopWatchdog = startWatchdog(
     store,
     config,
@@ -49,6 +51,7 @@ export function buildCollector(config: Config, store: Store): { deps: CollectorD
       await stopWatchdog();
       await stopRetention();
       await pipeline.close();
+      await preparer.close();
     },
   };
 }

@@ -50,6 +50,9 @@ export const ATTR = {
   exceptionType: 'exception.type',
   exceptionMessage: 'exception.message',
   exceptionStacktrace: 'exception.stacktrace',
+  /** Set by the collector when it clamped a span time outside the sane window to its arrival: the time as sent. */
+  originalStartTime: 'faultline.original_start_time_unix_nano',
+  originalEndTime: 'faultline.original_end_time_unix_nano',
 } as const;
 
 /** Other instrumentations' names for the session id, read when `session.id` is absent. */

@@ -99,6 +99,31 @@ function spanTypeOf(span: DecodedSpan): SpanType {
 const nsToUs = (ns: bigint): number => Number(ns / 1000n);
 
 /**
+ * The sane window for span times, relative to arrival. A clock ahead by more than a minute would
+ * keep a span first in every newest-first list and inside every "last hour" forever; a time before
+ * 2000 is an unset clock (0 is 1970) that retention would delete within the hour. Either becomes
+ * the arrival time (the duration kept when it is sane), and the time as sent stays in an attribute.
+ */
+const MAX_AHEAD_US = 60_000_000;
+const EARLIEST_US = Date.UTC(2000, 0, 1) * 1000;
+
+export function clampSpanTimes(startNs: bigint, endNs: bigint, nowUs: number): { startUs: number; endUs: number; clamped: boolean } {
+  let startUs = nsToUs(startNs);
+  let endUs = nsToUs(endNs);
+  const sane = (us: number) => us >= EARLIEST_US && us <= nowUs + MAX_AHEAD_US;
+  const saneStart = sane(startUs);
+  const saneEnd = sane(endUs);
+  if (saneStart && saneEnd) return { startUs, endUs, clamped: false };
+  if (!saneStart) {
+    const duration = endUs >= startUs ? endUs - startUs : 0;
+    startUs = nowUs;
+    endUs = nowUs + duration;
+  }
+  if (!sane(endUs)) endUs = Math.max(startUs, nowUs);
+  return { startUs, endUs, clamped: true };
+}
+
+/**
  * Values that land in indexed or integer columns are bounded here: a btree entry over ~2.7 kB or
  * an int4 overflow would make the database refuse the whole batch.
  */
@@ -208,14 +233,15 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
   };
 }
 
-/** Enrich the spans of one request, sharing one scrub memo. */
-export function enrichSpans(spans: DecodedSpan[]): EnrichedSpan[] {
+/** Enrich the spans of one request, sharing one scrub memo; `nowMs` is the request's arrival. */
+export function enrichSpans(spans: DecodedSpan[], nowMs = Date.now()): EnrichedSpan[] {
   const scrub = new Scrubber();
-  return spans.map((span) => enrichSpan(span, scrub));
+  return spans.map((span) => enrichSpan(span, scrub, nowMs));
 }
 
-export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()): EnrichedSpan {
+export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber(), nowMs = Date.now()): EnrichedSpan {
   const a = span.attributes;
+  const times = clampSpanTimes(span.startTimeUnixNano, span.endTimeUnixNano, nowMs * 1000);
   const spanType = spanTypeOf(span);
   const provider = str(a[ATTR.genAiProvider]) ?? str(span.resource[ATTR.genAiProvider]);
   const model = str(a[ATTR.genAiModel]);
@@ -223,6 +249,10 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
   const stateValue = spanType === 'status' ? a[ATTR.sessionState] : undefined;
   const stuckAfter = num(a[ATTR.sessionStuckAfterMs]);
   const scrubbed = scrub.attributes(a);
+  if (times.clamped) {
+    scrubbed[ATTR.originalStartTime] = span.startTimeUnixNano.toString();
+    scrubbed[ATTR.originalEndTime] = span.endTimeUnixNano.toString();
+  }
   // From the scrubbed attributes: the session row keeps the latest heartbeat details.
   let heartbeat: Record<string, AttrValue> | null = null;
   if (spanType === 'heartbeat') {
@@ -236,8 +266,8 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
     sessionId: sessionIdOf(a, span.resource),
     service: clip(str(span.resource[ATTR.serviceName]), 256) ?? 'unknown_service',
     spanType,
-    startUs: nsToUs(span.startTimeUnixNano),
-    endUs: nsToUs(span.endTimeUnixNano),
+    startUs: times.startUs,
+    endUs: times.endUs,
     attributes: scrubbed,
     events: span.events.map((e) => ({
       name: e.name,

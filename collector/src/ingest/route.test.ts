@@ -292,3 +292,63 @@ describe('ingest keys', () => {
     expect((await sessionRow(collector, 'auth-2'))?.state).toBe('ready');
   });
 });
+
+describe.each(STORAGES)('OTLP limits and span times at the edge on $name', (storage) => {
+  let collector: RunningCollector;
+  beforeAll(async () => {
+    collector = await startTestCollector(storage, {
+      otlpLimits: { maxSpansPerRequest: 50, maxAttributesPerSpan: 128, maxEventsPerSpan: 128, maxValueBytes: 1024, maxSpanBytes: 1024 * 1024, maxRequestBytes: 64 * 1024 * 1024 },
+    });
+  });
+  afterAll(async () => collector?.close());
+
+  const spanAt = (sessionId: string, i: number, startNs: bigint) => ({
+    traceId: 'c'.repeat(30) + String(i).padStart(2, '0'),
+    spanId: 'd'.repeat(14) + String(i).padStart(2, '0'),
+    name: `work ${i}`,
+    kind: 1,
+    startTimeUnixNano: String(startNs),
+    endTimeUnixNano: String(startNs + 5_000_000n),
+    attributes: [{ key: 'session.id', value: { stringValue: sessionId } }, { key: 'note', value: { stringValue: 'n'.repeat(5000) } }],
+  });
+  const post = async (spans: unknown[]) => {
+    const res = await fetch(`${collector.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ spans }] }] }),
+    });
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { partialSuccess?: { rejectedSpans?: string | number; errorMessage?: string } } };
+  };
+
+  it('stores the spans within the limits and answers the rest as partial success, which OTLP clients never retry', async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const r = await post(Array.from({ length: 80 }, (_, i) => spanAt('limits-1', i, now)));
+    expect(r.status).toBe(200);
+    expect(r.retryAfter).toBeNull();
+    expect(Number(r.body.partialSuccess?.rejectedSpans)).toBe(30);
+    expect(r.body.partialSuccess?.errorMessage).toMatch(/^30 span\(s\) rejected: more than 50 spans in one request \(FAULTLINE_MAX_SPANS_PER_REQUEST\); send smaller batches\. accepted with cuts: 50 string\(s\) cut to 1024 bytes \(FAULTLINE_MAX_VALUE_BYTES\)$/);
+    const [row] = await collector.deps.store.query<{ n: number; longest: number }>(
+      `select count(*)::int as n, max(length(attributes->>'note'))::int as longest from spans where session_id = 'limits-1'`,
+    );
+    expect(row).toEqual({ n: 50, longest: 1024 });
+  });
+
+  it('clamps a span from a clock years ahead or unset to its arrival and keeps the time it was sent with', async () => {
+    const before = Date.now();
+    const ahead = (BigInt(before) + 365n * 86_400_000n) * 1_000_000n;
+    const r = await post([spanAt('clamp-1', 90, ahead), spanAt('clamp-1', 91, 0n)]);
+    expect(r.status).toBe(200);
+    const rows = await collector.deps.store.query<{ name: string; start_ms: number; duration_ms: number; original: string | null }>(
+      `select name, extract(epoch from start_time) * 1000 as start_ms, duration_ms, attributes->>'faultline.original_start_time_unix_nano' as original
+       from spans where session_id = 'clamp-1' order by name`,
+    );
+    expect(rows.map((x) => x.original)).toEqual([String(ahead), '0']);
+    for (const row of rows) {
+      expect(Number(row.start_ms)).toBeGreaterThanOrEqual(before - 1);
+      expect(Number(row.start_ms)).toBeLessThanOrEqual(Date.now() + 1);
+      expect(Number(row.duration_ms)).toBe(5);
+    }
+    const [session] = await collector.deps.store.query<{ last_ms: number }>(`select extract(epoch from last_seen_at) * 1000 as last_ms from sessions where id = 'clamp-1'`);
+    expect(Number(session.last_ms)).toBeLessThanOrEqual(Date.now() + 10);
+  });
+});

@@ -9,8 +9,6 @@ import {
   OtlpDecodeError,
   PayloadTooLargeError,
   UnsupportedEncodingError,
-  decodeTraceRequest,
-  decompressBody,
   encodeExportResponse,
   encodeStatus,
   grpcCodeForHttpStatus,
@@ -19,8 +17,8 @@ import {
 import { requireIngestKey } from '../auth.ts';
 import { FaultlineError } from '../errors.ts';
 import type { Config } from '../config.ts';
-import { enrichSpans } from './enrich.ts';
 import { BackPressureError, type IngestPipeline } from './pipeline.ts';
+import { DecoderBusyError, RequestTooHeavyError, type PreparedRequest, type RequestPreparer } from './prepare.ts';
 
 type Format = 'protobuf' | 'json';
 
@@ -29,7 +27,7 @@ function otlpAnswer(status: number, message: string, format: Format, headers: Re
   return new Response(body as BodyInit, { status, headers: { 'content-type': contentType, ...headers } });
 }
 
-export function ingestRoutes(config: Config, pipeline: IngestPipeline) {
+export function ingestRoutes(config: Config, pipeline: IngestPipeline, preparer: RequestPreparer) {
   const app = new Hono<{ Variables: { format: Format } }>();
   app.post(
     '/v1/traces',
@@ -58,31 +56,33 @@ export function ingestRoutes(config: Config, pipeline: IngestPipeline) {
     }),
     async (c) => {
       const format = c.get('format');
-      let spans;
-      let rejected;
+      let prepared: PreparedRequest;
       try {
         const raw = new Uint8Array(await c.req.arrayBuffer());
-        const body = decompressBody(raw, c.req.header('content-encoding'), config.maxBodyBytes);
-        ({ spans, rejected } = decodeTraceRequest(body, format));
+        prepared = await preparer.traces(raw, c.req.header('content-encoding'), format);
       } catch (err) {
-        if (err instanceof PayloadTooLargeError) return otlpAnswer(413, err.message, format);
+        if (err instanceof PayloadTooLargeError || err instanceof RequestTooHeavyError) return otlpAnswer(413, err.message, format);
         if (err instanceof UnsupportedEncodingError) return otlpAnswer(415, err.message, format);
         if (err instanceof OtlpDecodeError) return otlpAnswer(400, err.message, format);
+        if (err instanceof DecoderBusyError) return otlpAnswer(429, err.message, format, { 'retry-after': String(err.retryAfterSeconds) });
         throw err;
       }
       let stored;
       try {
-        stored = await pipeline.submit(enrichSpans(spans));
+        stored = await pipeline.submit(prepared.spans);
       } catch (err) {
         if (err instanceof BackPressureError) {
           return otlpAnswer(err.status, err.message, format, { 'retry-after': String(err.retryAfterSeconds) });
         }
         throw err;
       }
-      pipeline.stats.spansRejected += rejected.length;
-      const reasons = [...new Set(rejected.map((r) => r.reason)), ...stored.reasons];
-      const rejectedSpans = rejected.length + stored.rejected;
-      const errorMessage = rejectedSpans ? `${rejectedSpans} span(s) rejected: ${reasons.slice(0, 5).join('; ')}` : '';
+      pipeline.stats.spansRejected += prepared.rejectedCount;
+      const reasons = [...prepared.rejectReasons, ...stored.reasons];
+      const rejectedSpans = prepared.rejectedCount + stored.rejected;
+      // OTLP: rejected 0 with a message is a warning (here: values, attributes or events the limits cut).
+      const parts = rejectedSpans ? [`${rejectedSpans} span(s) rejected: ${reasons.slice(0, 5).join('; ')}`] : [];
+      if (prepared.warnings.length) parts.push(`accepted with cuts: ${prepared.warnings.join('; ')}`);
+      const errorMessage = parts.join('. ');
       const { body, contentType } = encodeExportResponse({ rejectedSpans, errorMessage }, format);
       return new Response(body as BodyInit, { status: 200, headers: { 'content-type': contentType } });
     },

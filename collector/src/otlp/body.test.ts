@@ -25,12 +25,12 @@ describe('parseContentType', () => {
 });
 
 describe('decompressBody', () => {
-  it('passes identity bodies through', () => {
-    expect(decompressBody(payload, undefined, MiB)).toBe(payload);
-    expect(decompressBody(payload, 'identity', MiB)).toBe(payload);
+  it('passes identity bodies through', async () => {
+    expect(await decompressBody(payload, undefined, MiB)).toBe(payload);
+    expect(await decompressBody(payload, 'identity', MiB)).toBe(payload);
   });
 
-  it('round-trips gzip, x-gzip, deflate (zlib and raw) and br', () => {
+  it('round-trips gzip, x-gzip, deflate (zlib and raw) and br', async () => {
     const cases: [string, Uint8Array][] = [
       ['gzip', zlib.gzipSync(payload)],
       ['GZIP', zlib.gzipSync(payload)],
@@ -41,16 +41,16 @@ describe('decompressBody', () => {
       ['identity, gzip', zlib.gzipSync(payload)],
     ];
     for (const [encoding, body] of cases) {
-      expect(Buffer.from(decompressBody(body, encoding, MiB)).equals(Buffer.from(payload)), encoding).toBe(true);
+      expect(Buffer.from(await decompressBody(body, encoding, MiB)).equals(Buffer.from(payload)), encoding).toBe(true);
     }
   });
 
-  it('stops a gzip bomb at the limit with PayloadTooLargeError', () => {
+  it('stops a gzip bomb at the limit with PayloadTooLargeError', async () => {
     const bomb = zlib.gzipSync(Buffer.alloc(50 * MiB));
     expect(bomb.length).toBeLessThan(100 * 1024);
     let thrown: unknown;
     try {
-      decompressBody(bomb, 'gzip', 4 * MiB);
+      await decompressBody(bomb, 'gzip', 4 * MiB);
     } catch (err) {
       thrown = err;
     }
@@ -59,20 +59,20 @@ describe('decompressBody', () => {
     expect((thrown as Error).message).toMatch(/larger than the 4 MiB limit/);
   });
 
-  it('accepts a body that inflates to exactly the limit', () => {
+  it('accepts a body that inflates to exactly the limit', async () => {
     const exact = zlib.gzipSync(Buffer.alloc(4 * MiB, 7));
-    expect(decompressBody(exact, 'gzip', 4 * MiB).length).toBe(4 * MiB);
+    expect((await decompressBody(exact, 'gzip', 4 * MiB)).length).toBe(4 * MiB);
   });
 
-  it('refuses an uncompressed body over the limit', () => {
-    expect(() => decompressBody(new Uint8Array(2048), undefined, 1024)).toThrow(PayloadTooLargeError);
+  it('refuses an uncompressed body over the limit', async () => {
+    await expect(decompressBody(new Uint8Array(2048), undefined, 1024)).rejects.toThrow(PayloadTooLargeError);
   });
 
-  it('answers unknown encodings with UnsupportedEncodingError (415)', () => {
+  it('answers unknown encodings with UnsupportedEncodingError (415)', async () => {
     for (const encoding of ['zstd', 'snappy', 'compress']) {
       let thrown: unknown;
       try {
-        decompressBody(payload, encoding, MiB);
+        await decompressBody(payload, encoding, MiB);
       } catch (err) {
         thrown = err;
       }
@@ -82,12 +82,12 @@ describe('decompressBody', () => {
     }
   });
 
-  it('turns corrupt or truncated gzip into OtlpDecodeError (400)', () => {
+  it('turns corrupt or truncated gzip into OtlpDecodeError (400)', async () => {
     const gz = zlib.gzipSync(payload);
     const corrupt = Buffer.from(gz);
     corrupt[gz.length >> 1] ^= 0xff;
-    expect(() => decompressBody(corrupt, 'gzip', MiB)).toThrow(OtlpDecodeError);
-    expect(() => decompressBody(gz.subarray(0, gz.length - 10), 'gzip', MiB)).toThrow(OtlpDecodeError);
-    expect(() => decompressBody(payload, 'gzip', MiB)).toThrow(/gzip: body cannot be decompressed/);
+    await expect(decompressBody(corrupt, 'gzip', MiB)).rejects.toThrow(OtlpDecodeError);
+    await expect(decompressBody(gz.subarray(0, gz.length - 10), 'gzip', MiB)).rejects.toThrow(OtlpDecodeError);
+    await expect(decompressBody(payload, 'gzip', MiB)).rejects.toThrow(/gzip: body cannot be decompressed/);
   });
 });

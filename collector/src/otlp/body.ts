@@ -1,3 +1,4 @@
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { OtlpDecodeError, PayloadTooLargeError, UnsupportedEncodingError } from './errors.ts';
 import type { OtlpFormat } from './decode.ts';
@@ -24,31 +25,37 @@ export function parseContentType(header: string | undefined): OtlpFormat | null 
 /**
  * Undoes Content-Encoding (identity, gzip/x-gzip, deflate, br; a comma list is undone right to
  * left). The result, and every intermediate step, is capped at `maxDecompressedBytes`: zlib stops
- * at that size instead of inflating a bomb, and the request is answered 413.
+ * at that size instead of inflating a bomb, and the request is answered 413. zlib runs on libuv's
+ * thread pool, so inflating 64 MiB never stalls the event loop.
  */
-export function decompressBody(body: Uint8Array, contentEncoding: string | undefined, maxDecompressedBytes: number): Uint8Array {
+export async function decompressBody(body: Uint8Array, contentEncoding: string | undefined, maxDecompressedBytes: number): Promise<Uint8Array> {
   const codings = (contentEncoding ?? '')
     .split(',')
     .map((c) => c.trim().toLowerCase())
     .filter((c) => c !== '' && c !== 'identity' && c !== 'none');
   let data = body;
   if (data.byteLength > maxDecompressedBytes && codings.length === 0) throw tooLarge(maxDecompressedBytes, 'body');
-  for (let i = codings.length - 1; i >= 0; i--) data = decode(data, codings[i], maxDecompressedBytes);
+  for (let i = codings.length - 1; i >= 0; i--) data = await decode(data, codings[i], maxDecompressedBytes);
   return data;
 }
 
-function decode(data: Uint8Array, coding: string, limit: number): Uint8Array {
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+const inflateRaw = promisify(zlib.inflateRaw);
+const brotliDecompress = promisify(zlib.brotliDecompress);
+
+async function decode(data: Uint8Array, coding: string, limit: number): Promise<Uint8Array> {
   const options = { maxOutputLength: Math.max(1, limit) };
   try {
     switch (coding) {
       case 'gzip':
       case 'x-gzip':
-        return zlib.gunzipSync(data, options);
+        return await gunzip(data, options);
       case 'deflate':
         // HTTP "deflate" is zlib-wrapped, but some clients send raw deflate; the zlib header tells them apart
-        return hasZlibHeader(data) ? zlib.inflateSync(data, options) : zlib.inflateRawSync(data, options);
+        return await (hasZlibHeader(data) ? inflate(data, options) : inflateRaw(data, options));
       case 'br':
-        return zlib.brotliDecompressSync(data, options);
+        return await brotliDecompress(data, options);
       default:
         throw new UnsupportedEncodingError(coding);
     }

@@ -1,0 +1,161 @@
+/**
+ * From an OTLP request body to enriched spans ready for the pipeline, for every OTLP route.
+ * Decompression runs on libuv's thread pool; a body that is big once decompressed is decoded and
+ * enriched in a worker thread (piscina), so /healthz and the API keep answering while a maximum-size
+ * request is read. The worker sends the spans back in slices, so taking them in never blocks the
+ * event loop for long either. Small bodies, the usual case, stay on the event loop: the round trip
+ * and the copy would cost more than decoding them.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { FaultlineError } from '../errors.ts';
+import { decodeTraceRequest, decompressBody, type OtlpFormat } from '../otlp/index.ts';
+import type { OtlpLimits } from '../otlp/limits.ts';
+import { enrichSpans, type EnrichedSpan } from './enrich.ts';
+
+/** Decompressed bodies up to this size are decoded on the event loop (~10 ms of work at most). */
+export const INLINE_BODY_BYTES = 512 * 1024;
+/** Spans per message from the worker: each takes ~5 ms to receive. */
+const SLICE_SPANS = 1000;
+/** The worker's heap: a request that needs more is refused (413) instead of taking the collector down. */
+const WORKER_HEAP_MB = 1536;
+/** Requests waiting for the worker before ingest answers 429. */
+const MAX_QUEUED_REQUESTS = 8;
+
+export interface PreparedRequest {
+  spans: EnrichedSpan[];
+  /** Spans refused by the decoder or the limits, answered as OTLP partial success. */
+  rejectedCount: number;
+  /** Distinct reasons for them, the first few (for the partial-success message). */
+  rejectReasons: string[];
+  /** What the limits cut without rejecting a span. */
+  warnings: string[];
+}
+
+export interface PrepareTask {
+  body: Uint8Array;
+  format: OtlpFormat;
+  limits: OtlpLimits;
+  /** Arrival time of the request: the reference for clamping span times. */
+  nowMs: number;
+}
+
+const MAX_REASONS = 5;
+
+/** Decode and enrich on the current thread (inline, and inside the worker). */
+export function prepareTraces(task: PrepareTask): PreparedRequest {
+  const { spans, rejected, warnings } = decodeTraceRequest(task.body, task.format, task.limits);
+  const reasons = new Set<string>();
+  for (const r of rejected) {
+    if (reasons.size >= MAX_REASONS) break;
+    reasons.add(r.reason);
+  }
+  return { spans: enrichSpans(spans, task.nowMs), rejectedCount: rejected.length, rejectReasons: [...reasons], warnings };
+}
+
+/** What the worker posts on the task's port: slices of spans, then the summary. */
+export type WorkerMessage = { spans: EnrichedSpan[] } | { done: Omit<PreparedRequest, 'spans'> };
+
+/** The worker's side: prepare, then post the spans in slices and the summary last. */
+export function prepareAndPost(task: PrepareTask & { port: MessagePort }): void {
+  const { port, ...rest } = task;
+  try {
+    const { spans, ...summary } = prepareTraces(rest);
+    for (let i = 0; i < spans.length; i += SLICE_SPANS) port.postMessage({ spans: spans.slice(i, i + SLICE_SPANS) } satisfies WorkerMessage);
+    port.postMessage({ done: summary } satisfies WorkerMessage);
+  } finally {
+    port.close();
+  }
+}
+
+/** The request was too big to decode within the worker's memory: it can never succeed (413). */
+export class RequestTooHeavyError extends FaultlineError {
+  constructor(cause: unknown) {
+    super(
+      'payload_too_large',
+      413,
+      `The request needs more than the collector's ${WORKER_HEAP_MB} MiB decoding memory; send smaller batches.`,
+      { cause },
+    );
+  }
+}
+
+/** Too many big requests are waiting for the decoder: try again shortly (429). */
+export class DecoderBusyError extends FaultlineError {
+  readonly retryAfterSeconds = 1;
+  constructor() {
+    super('too_many_requests', 429, `The collector is decoding ${MAX_QUEUED_REQUESTS} large requests already; retry after a short delay.`);
+  }
+}
+
+function workerFile(): string {
+  // Beside this module, in the same language: prepare-worker.ts from source, .js once built.
+  const self = fileURLToPath(import.meta.url);
+  return path.join(path.dirname(self), `prepare-worker${path.extname(self)}`);
+}
+
+export class RequestPreparer {
+  private pool: Piscina | null = null;
+
+  constructor(private readonly options: { maxBodyBytes: number; limits: OtlpLimits }) {}
+
+  /** Undo Content-Encoding, decode and enrich; throws the otlp/ errors (400/413/415) and the two above. */
+  async traces(raw: Uint8Array, contentEncoding: string | undefined, format: OtlpFormat): Promise<PreparedRequest> {
+    const nowMs = Date.now();
+    const body = await decompressBody(raw, contentEncoding, this.options.maxBodyBytes);
+    const task: PrepareTask = { body, format, limits: this.options.limits, nowMs };
+    if (body.byteLength <= INLINE_BODY_BYTES) return prepareTraces(task);
+    return this.inWorker(task);
+  }
+
+  private async inWorker(task: PrepareTask): Promise<PreparedRequest> {
+    const pool = this.workerPool();
+    if (pool.queueSize >= MAX_QUEUED_REQUESTS) throw new DecoderBusyError();
+    const { port1, port2 } = new MessageChannel();
+    const spans: EnrichedSpan[] = [];
+    const summary = new Promise<Omit<PreparedRequest, 'spans'>>((resolve) => {
+      port1.on('message', (m: WorkerMessage) => {
+        if ('done' in m) resolve(m.done);
+        else for (const s of m.spans) spans.push(s);
+      });
+    });
+    // The body moves to the worker without a copy (it is not used here again).
+    const body = task.body.byteOffset === 0 && task.body.byteLength === task.body.buffer.byteLength ? task.body : task.body.slice();
+    try {
+      await pool.run({ ...task, body, port: port2 }, { transferList: [port2, body.buffer as ArrayBuffer] });
+      return { spans, ...(await summary) };
+    } catch (err) {
+      if (err instanceof FaultlineError) throw err;
+      if ((err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') throw new RequestTooHeavyError(err);
+      throw err;
+    } finally {
+      port1.close();
+    }
+  }
+
+  private workerPool(): Piscina {
+    if (this.pool) return this.pool;
+    const filename = workerFile();
+    // Run from TypeScript source (npm start, tests): the worker needs the same loader as this thread.
+    const needsLoader = filename.endsWith('.ts') && !process.execArgv.some((a) => /\btsx\b/.test(a));
+    this.pool = new Piscina({
+      filename,
+      execArgv: needsLoader ? [...process.execArgv, '--import', 'tsx'] : undefined,
+      // One core stays with the event loop (and PGlite, which runs on it).
+      maxThreads: Math.max(1, Math.min(2, os.availableParallelism() - 1)),
+      minThreads: 1,
+      idleTimeout: 60_000,
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+    });
+    return this.pool;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.destroy();
+  }
+}
