@@ -13,6 +13,7 @@ import { testConfig } from '../../collector/src/config.ts';
 import { createApp } from '../../collector/src/app.ts';
 import { EventBus } from '../../collector/src/events.ts';
 import { RequestPreparer } from '../../collector/src/ingest/prepare.ts';
+import { StorageHealth } from '../../collector/src/store/health.ts';
 import { IngestPipeline } from '../../collector/src/ingest/pipeline.ts';
 import { postgresStore, type Store } from '../../collector/src/store/db.ts';
 import { createBenchDatabase } from '../lib/env.ts';
@@ -96,7 +97,11 @@ async function measure(store: Store, sessions: number, calls: number): Promise<R
   const config = testConfig();
   const pipeline = new IngestPipeline(store, config);
   const preparer = new RequestPreparer({ maxBodyBytes: config.maxBodyBytes, limits: config.otlpLimits });
-  const app = createApp({ config, store, pipeline, preparer, events: new EventBus(), metrics: { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0 } });
+  const health = new StorageHealth(store.kind, null, { probeTimeoutMs: config.dbProbeTimeoutMs });
+  const app = createApp({
+    config, store, pipeline, preparer, events: new EventBus(), health, lifecycle: { draining: false },
+    metrics: { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0, checkpoints: 0, vacuums: 0 },
+  });
   let seedValue = 42;
   const rand = () => ((seedValue = (seedValue * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const samples: Record<string, number[]> = Object.fromEntries(QUERIES.map(([k]) => [k, []]));

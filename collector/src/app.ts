@@ -15,6 +15,7 @@ import type { IngestPipeline } from './ingest/pipeline.ts';
 import type { RequestPreparer } from './ingest/prepare.ts';
 import { ingestRoutes } from './ingest/route.ts';
 import type { Store } from './store/db.ts';
+import { isUnavailableError, StorageUnavailableError, type StorageHealth } from './store/health.ts';
 import { apiRoutes } from './api/index.ts';
 import { requireApiToken } from './auth.ts';
 import { registerMetrics } from './metrics.ts';
@@ -26,9 +27,16 @@ export interface CollectorDeps {
   /** Decodes and enriches OTLP bodies (big ones in a worker thread). */
   preparer: RequestPreparer;
   events: EventBus;
+  /** Whether the database answers; the breaker that turns an outage into fast 503s (store/health.ts). */
+  health: StorageHealth;
+  /** Set on SIGTERM: new requests are answered 503 + Retry-After while those in flight finish. */
+  lifecycle: { draining: boolean };
   /** Counters other parts report for /metrics. */
-  metrics: { stuckFlagged: number; sweeps: number; retentionDeleted: number };
+  metrics: { stuckFlagged: number; sweeps: number; retentionDeleted: number; checkpoints: number; vacuums: number };
 }
+
+/** What a client is told while the collector shuts down: another instance, or this one restarted, will be there. */
+export const DRAINING_RETRY_AFTER_S = 5;
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
 
@@ -36,6 +44,11 @@ export function createApp(deps: CollectorDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
+    // An outage seen by a query is the database's unavailability, not a bug: 503, and the breaker opens.
+    if (deps.health.report(err)) {
+      const e = err instanceof StorageUnavailableError ? err : new StorageUnavailableError((err as Error).message, err);
+      return c.json({ error: { code: e.code, message: e.message } }, 503, { 'retry-after': String(e.retryAfterSeconds) });
+    }
     if (err instanceof FaultlineError) {
       return c.json({ error: { code: err.code, message: err.message } }, err.status as never);
     }
@@ -48,9 +61,36 @@ export function createApp(deps: CollectorDeps): Hono {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Draining (SIGTERM): requests already running finish; new ones on open connections are told to
+  // come back, and every answer closes its connection so the server can stop.
+  app.use('*', async (c, next) => {
+    if (deps.lifecycle.draining && c.req.path !== '/livez') {
+      return c.json(
+        { error: { code: 'shutting_down', message: `The collector is shutting down; retry in ${DRAINING_RETRY_AFTER_S} s.` } },
+        503,
+        { 'retry-after': String(DRAINING_RETRY_AFTER_S), connection: 'close' },
+      );
+    }
+    await next();
+    if (deps.lifecycle.draining) c.header('connection', 'close');
+  });
+
+  // Liveness: the process answers (restart it if not). Readiness and storage: /healthz.
+  app.get('/livez', (c) => c.json({ status: 'ok' }));
+  app.get('/healthz', (c) => {
+    const storage = deps.health.status();
+    if (storage.state === 'up') return c.json({ status: 'ok', storage });
+    return c.json({ status: 'unavailable', storage }, 503, { 'retry-after': String(new StorageUnavailableError('').retryAfterSeconds) });
+  });
   app.route('/', ingestRoutes(deps.config, deps.pipeline, deps.preparer));
   app.use('/api/*', requireApiToken(deps.config.apiToken));
+  // While the database is down every API call is answered 503 at once, and one already waiting on
+  // it is answered 503 the moment the breaker opens (a frozen server would keep it forever).
+  app.use('/api/*', async (c, next) => {
+    deps.health.assertUp();
+    if (c.req.path === '/api/stream') return next();
+    await deps.health.guard(() => next());
+  });
   app.route('/api', apiRoutes(deps));
   registerMetrics(app, deps);
 

@@ -8,6 +8,7 @@ export type Listener = (event: StreamEvent) => void;
 
 export class EventBus {
   private listeners = new Set<Listener>();
+  private closers = new Set<() => void>();
 
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
@@ -16,6 +17,17 @@ export class EventBus {
 
   get size(): number {
     return this.listeners.size;
+  }
+
+  /** Called when the collector shuts down, so long-lived subscribers (SSE streams) end. */
+  onClose(fn: () => void): () => void {
+    this.closers.add(fn);
+    return () => this.closers.delete(fn);
+  }
+
+  close(): void {
+    for (const fn of [...this.closers]) fn();
+    this.closers.clear();
   }
 
   publish(event: StreamEvent): void {

@@ -20,8 +20,9 @@ export function registerMetrics(app: Hono, deps: CollectorDeps): void {
     const s = deps.pipeline.stats;
     // Ingest counts per-span rejections once it reports them in its stats; until then this reads 0.
     const rejected = s.spansRejected;
-    // sessions_stuck_idx (stuck, last_seen_at).
-    const stuckNow = await deps.store.db.$count(sessions, eq(sessions.stuck, true));
+    // sessions_stuck_idx (stuck, last_seen_at). Not asked while the database is down: the rest still answers.
+    const storageUp = deps.health.up;
+    const stuckNow = storageUp ? await deps.store.db.$count(sessions, eq(sessions.stuck, true)) : NaN;
     const body = renderPrometheus([
       { name: 'faultline_spans_accepted_total', type: 'counter', help: 'Spans stored (new, not duplicates).', value: s.spansAccepted },
       { name: 'faultline_spans_duplicate_total', type: 'counter', help: 'Spans received again and ignored (idempotent ingest).', value: s.spansDuplicate },
@@ -33,7 +34,11 @@ export function registerMetrics(app: Hono, deps: CollectorDeps): void {
       { name: 'faultline_stuck_sessions', type: 'gauge', help: 'Sessions flagged stuck right now.', value: stuckNow },
       { name: 'faultline_stuck_flagged_total', type: 'counter', help: 'Sessions the watchdog has flagged stuck since start.', value: deps.metrics.stuckFlagged },
       { name: 'faultline_sse_clients', type: 'gauge', help: 'Live viewers connected to /api/stream.', value: sseClientCount(deps.events) },
-    ]);
+      { name: 'faultline_storage_up', type: 'gauge', help: 'Whether the database answers (0 while ingest and the API answer 503).', value: storageUp ? 1 : 0 },
+      { name: 'faultline_storage_outages_total', type: 'counter', help: 'Times the database became unavailable.', value: deps.health.stats.trips },
+      { name: 'faultline_checkpoints_total', type: 'counter', help: 'CHECKPOINTs the collector ran on embedded storage.', value: deps.metrics.checkpoints },
+      { name: 'faultline_vacuums_total', type: 'counter', help: 'Tables the collector vacuumed on embedded storage.', value: deps.metrics.vacuums },
+    ].filter((m) => !(m.name === 'faultline_stuck_sessions' && !storageUp)) as Metric[]);
     return c.body(body, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
 }

@@ -13,6 +13,8 @@ import { openStore, type Store } from './store/db.ts';
 import { startWatchdog } from './sessions/watchdog.ts';
 import { loadErrorsByIds, loadSessionsByIds } from './sessions/rows.ts';
 import { startRetention } from './store/retention.ts';
+import { startMaintenance } from './store/maintenance.ts';
+import { StorageHealth } from './store/health.ts';
 import type { BatchWriteResult } from './store/write-batch.ts';
 
 export interface RunningCollector {
@@ -25,16 +27,21 @@ export interface RunningCollector {
 /** Build the collector's parts around an open store (tests pass a cloned PGlite). */
 export function buildCollector(config: Config, store: Store): { deps: CollectorDeps; stop: () => Promise<void> } {
   const events = new EventBus();
-  const metrics = { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0 };
+  const metrics = { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0, checkpoints: 0, vacuums: 0 };
+  const health = new StorageHealth(store.kind, store.probe ? (signal) => store.probe!(signal) : null, {
+    probeTimeoutMs: config.dbProbeTimeoutMs,
+    onTrip: () => store.reset?.(),
+  });
+  health.start();
   const publishWritten = async (result: BatchWriteResult) => {
     if (events.size === 0) return;
     const errorIds = result.newErrors.map((s) => s.error!.id);
     for (const error of await loadErrorsByIds(store.db, errorIds)) events.publish({ type: 'error', error });
     for (const session of await loadSessionsByIds(store.db, result.sessionIds)) events.publish({ type: 'session', session });
   };
-  const pipeline = new IngestPipeline(store, config, publishWritten);
+  const pipeline = new IngestPipeline(store, config, publishWritten, health);
   const preparer = new RequestPreparer({ maxBodyBytes: config.maxBodyBytes, limits: config.otlpLimits });
-  const deps: CollectorDeps = { config, store, pipeline, preparer, events, metrics };
+  const deps: CollectorDeps = { config, store, pipeline, preparer, events, health, lifecycle: { draining: false }, metrics };
   const stopWatchdog = startWatchdog(
     store,
     config,
@@ -45,13 +52,16 @@ export function buildCollector(config: Config, store: Store): { deps: CollectorD
     metrics,
   );
   const stopRetention = startRetention(store, config, metrics);
+  const stopMaintenance = startMaintenance(store, config, metrics);
   return {
     deps,
     async stop() {
       await stopWatchdog();
       await stopRetention();
+      await stopMaintenance();
       await pipeline.close();
       await preparer.close();
+      health.stop();
     },
   };
 }
@@ -73,10 +83,19 @@ export async function startCollector(config: Config, options: { store?: Store } 
     deps,
     close() {
       closing ??= (async () => {
-        // Stop accepting, finish queued writes, then close the database.
+        // Drain: stop accepting connections, answer new requests on open ones 503 + Retry-After,
+        // let the requests in flight finish (their writes commit), end live streams; only after
+        // FAULTLINE_SHUTDOWN_TIMEOUT_MS are the connections still open cut. Then close the database.
+        deps.lifecycle.draining = true;
+        deps.events.close();
+        const http = server as unknown as { closeIdleConnections(): void; closeAllConnections(): void };
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          const cut = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
+          server.close(() => {
+            clearTimeout(cut);
+            resolve();
+          });
+          http.closeIdleConnections();
         });
         await stop();
         await store.close();

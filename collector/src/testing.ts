@@ -54,17 +54,14 @@ export async function newPostgresStore(baseUrl = process.env.DATABASE_URL!, temp
   } finally {
     await admin.end();
   }
-  const store = postgresStore(withDatabase(baseUrl, name), { max: 4 });
-  const close = store.close;
-  return {
-    ...store,
-    async close() {
-      await close();
+  return postgresStore(withDatabase(baseUrl, name), {
+    max: 4,
+    async onClose() {
       const drop = postgres(baseUrl, { max: 1, onnotice: () => {} });
       await drop.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {});
       await drop.end();
     },
-  };
+  });
 }
 
 export interface StorageKind {

@@ -41,6 +41,7 @@ export function streamRoutes({ events }: CollectorDeps, options: { pingMs?: numb
         if (done) return;
         done = true;
         unsubscribe();
+        offClose();
         queue.length = 0;
         clients.set(events, sseClientCount(events) - 1);
         poke();
@@ -56,6 +57,7 @@ export function streamRoutes({ events }: CollectorDeps, options: { pingMs?: numb
         }
         poke();
       });
+      const offClose = events.onClose(finish);
       clients.set(events, sseClientCount(events) + 1);
       stream.onAbort(finish);
       c.req.raw.signal.addEventListener('abort', finish, { once: true });

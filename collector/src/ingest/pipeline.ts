@@ -6,6 +6,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { FaultlineError } from '../errors.ts';
 import type { Store } from '../store/db.ts';
+import { StorageUnavailableError, type StorageHealth } from '../store/health.ts';
 import { writeBatch, type BatchWriteResult } from '../store/write-batch.ts';
 import type { EnrichedSpan } from './enrich.ts';
 
@@ -59,6 +60,7 @@ export class BackPressureError extends FaultlineError {
 }
 
 function unavailable(err: unknown): BackPressureError {
+  if (err instanceof StorageUnavailableError) return new BackPressureError(err.message, err.retryAfterSeconds, 503);
   return new BackPressureError(
     `The database did not accept the write (${(err as Error).message}); nothing from this request was stored. Retry after a short delay.`,
     2,
@@ -81,6 +83,8 @@ export class IngestPipeline {
     private readonly store: Store,
     private readonly options: { maxQueuedSpans: number; maxBatchSpans: number },
     private readonly onWritten: (result: BatchWriteResult) => void | Promise<void> = () => {},
+    /** The breaker: while the database is down, writes are refused at once instead of queued. */
+    private readonly health: StorageHealth | null = null,
   ) {
     this.maxBatchSpans = store.kind === 'pglite' ? Math.min(options.maxBatchSpans, PGLITE_MAX_BATCH_SPANS) : options.maxBatchSpans;
   }
@@ -92,6 +96,7 @@ export class IngestPipeline {
   submit(spans: EnrichedSpan[]): Promise<SubmitResult> {
     if (this.closed) return Promise.reject(new BackPressureError('The collector is shutting down; retry shortly.', 5, 503));
     if (spans.length === 0) return Promise.resolve(STORED);
+    if (this.health && !this.health.up) return Promise.reject(unavailable(new StorageUnavailableError(this.health.status().error ?? 'unreachable')));
     if (this.queued + spans.length > this.options.maxQueuedSpans && this.queued > 0) {
       return Promise.reject(
         new BackPressureError(
@@ -161,7 +166,8 @@ export class IngestPipeline {
   /** One write transaction; counts it and tells live viewers. */
   private async commit(batch: EnrichedSpan[]): Promise<void> {
     const started = performance.now();
-    const result = await this.store.transaction((tx) => writeBatch(tx, batch));
+    const write = () => this.store.transaction((tx) => writeBatch(tx, batch));
+    const result = await (this.health ? this.health.guard(write) : write());
     const ms = performance.now() - started;
     this.stats.lastWriteMs = ms;
     this.stats.writeMsTotal += ms;

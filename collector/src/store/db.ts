@@ -34,6 +34,19 @@ export interface Store extends SqlRunner {
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** Postgres: `select 1` on a connection of its own (store/health.ts); aborting drops that connection. */
+  probe?(signal: AbortSignal): Promise<void>;
+  /** Postgres: drop every connection now (queries in flight fail); the next query connects anew. */
+  reset?(): void;
+}
+
+export interface PostgresOptions {
+  /** Pool size. */
+  max?: number;
+  connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  /** Runs after the pool has ended (tests drop their database here). */
+  onClose?: () => Promise<void>;
 }
 
 export function redactUrl(url: string): string {
@@ -65,10 +78,15 @@ export function pgliteStore(pg: PGlite, location: string, onClose: () => void = 
   };
 }
 
-export async function openPglite(dataDir: string): Promise<Store> {
+export async function openPglite(dataDir: string, options: { checkpointWalBytes?: number } = {}): Promise<Store> {
   const lock: DirLock = lockDataDir(dataDir);
+  // Checkpoints come from store/maintenance.ts every checkpointWalBytes; these let Postgres recycle
+  // WAL segments down to that size after each, so the WAL directory stays near twice that at most.
+  const walMb = Math.round((options.checkpointWalBytes ?? 64 * 1024 * 1024) / (1024 * 1024));
   try {
-    const pg = await PGlite.create(path.join(dataDir, 'pgdata'));
+    const pg = await PGlite.create(path.join(dataDir, 'pgdata'), {
+      postgresqlconf: [`max_wal_size = ${Math.max(32, walMb * 2)}MB`, `min_wal_size = ${Math.max(32, walMb)}MB`],
+    });
     return pgliteStore(pg, `${path.join(dataDir, 'pgdata')} (embedded PGlite)`, () => lock.release());
   } catch (err) {
     lock.release();
@@ -76,14 +94,29 @@ export async function openPglite(dataDir: string): Promise<Store> {
   }
 }
 
-export function postgresStore(url: string, options: { max?: number } = {}): Store {
-  const client = postgres(url, {
-    max: options.max ?? 10,
-    onnotice: () => {},
-    // Fail fast when the server is down so ingest can answer 503 instead of hanging.
-    connect_timeout: 5,
+export function postgresStore(url: string, options: PostgresOptions = {}): Store {
+  const connectTimeout = (options.connectTimeoutMs ?? 2000) / 1000;
+  const connect = (max: number) =>
+    postgres(url, {
+      max,
+      onnotice: () => {},
+      // Fail fast when the server is down or silent so ingest can answer 503 instead of hanging.
+      connect_timeout: connectTimeout,
+      // No statement may hold a connection longer; a transaction left idle by a lost client is ended.
+      connection: {
+        statement_timeout: options.statementTimeoutMs ?? 30_000,
+        idle_in_transaction_session_timeout: Math.max(60_000, options.statementTimeoutMs ?? 30_000),
+      },
+    });
+  let client = connect(options.max ?? 10);
+  // One stable handle on whichever pool is current, so Drizzle (and every route holding `db`) keeps
+  // working across reset(). Drizzle sets its type parsers on the pool it is given: done for each new one.
+  const current = new Proxy(client, {
+    get: (_target, prop) => Reflect.get(client, prop),
+    apply: (_target, _this, args: unknown[]) => Reflect.apply(client as unknown as (...a: unknown[]) => unknown, undefined, args),
   });
-  const db = drizzlePostgres(client, { schema: tables }) as unknown as Db;
+  const db = drizzlePostgres(current, { schema: tables }) as unknown as Db;
+  let prober: postgres.Sql | null = null;
   const run = async <T>(sql: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
     (await sql.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[])) as unknown as T[];
   return {
@@ -92,6 +125,29 @@ export function postgresStore(url: string, options: { max?: number } = {}): Stor
     db,
     query: (text, params) => run(client, text, params),
     transaction: (fn) => client.begin((tx) => fn({ query: (text, params) => run(tx, text, params) })) as never,
+    async probe(signal) {
+      const p = (prober ??= postgres(url, { max: 1, onnotice: () => {}, connect_timeout: connectTimeout }));
+      const drop = () => {
+        if (prober === p) prober = null;
+        void p.end({ timeout: 0 });
+      };
+      signal.addEventListener('abort', drop, { once: true });
+      try {
+        await p`select 1`;
+      } catch (err) {
+        drop();
+        throw err;
+      } finally {
+        signal.removeEventListener('abort', drop);
+      }
+    },
+    reset() {
+      // A frozen server would keep these waiting forever; ended, its open transactions roll back.
+      const old = client;
+      client = connect(options.max ?? 10);
+      drizzlePostgres(client);
+      void old.end({ timeout: 0 });
+    },
     async migrate() {
       // Two collectors starting together must not run the migrations twice. A client of its own
       // with one connection: the session-level advisory lock and the migration share it.
@@ -103,13 +159,24 @@ export function postgresStore(url: string, options: { max?: number } = {}): Stor
         await one.end({ timeout: 5 });
       }
     },
-    close: () => client.end({ timeout: 5 }),
+    async close() {
+      await Promise.all([client.end({ timeout: 5 }), prober?.end({ timeout: 0 })]);
+      await options.onClose?.();
+    },
   };
 }
 
 /** Open the configured storage and bring its schema up to date. */
-export async function openStore(config: { databaseUrl: string | null; dataDir: string }): Promise<Store> {
-  const store = config.databaseUrl ? postgresStore(config.databaseUrl) : await openPglite(config.dataDir);
+export async function openStore(config: {
+  databaseUrl: string | null;
+  dataDir: string;
+  dbConnectTimeoutMs?: number;
+  dbStatementTimeoutMs?: number;
+  checkpointWalBytes?: number;
+}): Promise<Store> {
+  const store = config.databaseUrl
+    ? postgresStore(config.databaseUrl, { connectTimeoutMs: config.dbConnectTimeoutMs, statementTimeoutMs: config.dbStatementTimeoutMs })
+    : await openPglite(config.dataDir, { checkpointWalBytes: config.checkpointWalBytes });
   try {
     await store.migrate();
   } catch (err) {

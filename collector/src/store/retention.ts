@@ -5,7 +5,8 @@
  * every FAULTLINE_RETENTION_INTERVAL_MS, in bounded chunks so it never holds a long lock against ingest.
  */
 import type { Config } from '../config.ts';
-import type { SqlRunner } from './db.ts';
+import type { SqlRunner, Store } from './db.ts';
+import { RETAINED_TABLES, vacuumTables, type MaintenanceCounters } from './maintenance.ts';
 
 const CHUNK = 10_000;
 
@@ -36,22 +37,28 @@ export async function deleteExpired(store: SqlRunner, retentionDays: number, now
   return total;
 }
 
-export function startRetention(store: SqlRunner, config: Pick<Config, 'retentionDays'>, counters: { retentionDeleted: number }): () => Promise<void> {
+export function startRetention(
+  store: Store,
+  config: Pick<Config, 'retentionDays' | 'retentionIntervalMs'>,
+  counters: { retentionDeleted: number } & MaintenanceCounters,
+): () => Promise<void> {
   let running: Promise<void> | null = null;
   const run = () => {
     if (running) return;
     running = deleteExpired(store, config.retentionDays)
-      .then((n) => {
+      .then(async (n) => {
         counters.retentionDeleted += n;
+        // Embedded storage has no autovacuum: without this the freed space is never reused.
+        if (n > 0) await vacuumTables(store, RETAINED_TABLES, counters);
       })
-      .catch((err) => console.error(`Retention sweep failed (next try in an hour): ${(err as Error).message}`))
+      .catch((err) => console.error(`Retention sweep failed (next try in ${Math.round(config.retentionIntervalMs / 1000)} s): ${(err as Error).message}`))
       .finally(() => {
         running = null;
       });
   };
   const first = setTimeout(run, 10_000);
   first.unref();
-  const timer = setInterval(run, 3_600_000);
+  const timer = setInterval(run, config.retentionIntervalMs);
   timer.unref();
   return async () => {
     clearTimeout(first);
