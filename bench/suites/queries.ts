@@ -99,7 +99,7 @@ async function measure(store: Store, sessions: number, calls: number): Promise<R
   const preparer = new RequestPreparer({ maxBodyBytes: config.maxBodyBytes, limits: config.otlpLimits });
   const health = new StorageHealth(store.kind, null, { probeTimeoutMs: config.dbProbeTimeoutMs });
   const app = createApp({
-    config, store, pipeline, preparer, events: new EventBus(), health, lifecycle: { draining: false },
+    config, store, pipeline, preparer, events: new EventBus(), health, lifecycle: { draining: false, inFlight: 0 },
     metrics: { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0, checkpoints: 0, vacuums: 0 },
   });
   let seedValue = 42;

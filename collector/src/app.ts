@@ -29,8 +29,8 @@ export interface CollectorDeps {
   events: EventBus;
   /** Whether the database answers; the breaker that turns an outage into fast 503s (store/health.ts). */
   health: StorageHealth;
-  /** Set on SIGTERM: new requests are answered 503 + Retry-After while those in flight finish. */
-  lifecycle: { draining: boolean };
+  /** Set on SIGTERM: new requests are answered 503 + Retry-After while those in flight (counted here) finish. */
+  lifecycle: { draining: boolean; inFlight: number };
   /** Counters other parts report for /metrics. */
   metrics: { stuckFlagged: number; sweeps: number; retentionDeleted: number; checkpoints: number; vacuums: number };
 }
@@ -71,7 +71,14 @@ export function createApp(deps: CollectorDeps): Hono {
         { 'retry-after': String(DRAINING_RETRY_AFTER_S), connection: 'close' },
       );
     }
-    await next();
+    // Live streams end on their own at shutdown (EventBus.close): they are not waited for.
+    const counted = c.req.path !== '/api/stream';
+    if (counted) deps.lifecycle.inFlight++;
+    try {
+      await next();
+    } finally {
+      if (counted) deps.lifecycle.inFlight--;
+    }
     if (deps.lifecycle.draining) c.header('connection', 'close');
   });
 

@@ -3,6 +3,7 @@
  * (main.ts), by tests (port 0) and by scripts that embed a collector.
  */
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from './config.ts';
 import { createApp, type CollectorDeps } from './app.ts';
@@ -16,6 +17,9 @@ import { startRetention } from './store/retention.ts';
 import { startMaintenance } from './store/maintenance.ts';
 import { StorageHealth } from './store/health.ts';
 import type { BatchWriteResult } from './store/write-batch.ts';
+
+/** After the last request in flight, how long open connections keep getting 503s before the listener closes. */
+const DRAIN_GRACE_MS = 300;
 
 export interface RunningCollector {
   url: string;
@@ -41,7 +45,7 @@ export function buildCollector(config: Config, store: Store): { deps: CollectorD
   };
   const pipeline = new IngestPipeline(store, config, publishWritten, health);
   const preparer = new RequestPreparer({ maxBodyBytes: config.maxBodyBytes, limits: config.otlpLimits });
-  const deps: CollectorDeps = { config, store, pipeline, preparer, events, health, lifecycle: { draining: false }, metrics };
+  const deps: CollectorDeps = { config, store, pipeline, preparer, events, health, lifecycle: { draining: false, inFlight: 0 }, metrics };
   const stopWatchdog = startWatchdog(
     store,
     config,
@@ -83,19 +87,25 @@ export async function startCollector(config: Config, options: { store?: Store } 
     deps,
     close() {
       closing ??= (async () => {
-        // Drain: stop accepting connections, answer new requests on open ones 503 + Retry-After,
-        // let the requests in flight finish (their writes commit), end live streams; only after
-        // FAULTLINE_SHUTDOWN_TIMEOUT_MS are the connections still open cut. Then close the database.
-        deps.lifecycle.draining = true;
+        // Drain. New requests (on open connections, and on new ones while we still listen) are
+        // answered 503 + Retry-After + Connection: close; the requests in flight finish and their
+        // writes commit; live streams end. Only then does the listener close — closing it first
+        // would cut idle keep-alive connections that a client is just sending on (a reset). After
+        // FAULTLINE_SHUTDOWN_TIMEOUT_MS whatever is still open is cut.
+        const lifecycle = deps.lifecycle;
+        lifecycle.draining = true;
         deps.events.close();
-        const http = server as unknown as { closeIdleConnections(): void; closeAllConnections(): void };
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        while (lifecycle.inFlight > 0 && Date.now() < deadline) await sleep(20);
+        // Requests already sent on open connections get their 503 before those close.
+        await sleep(Math.min(DRAIN_GRACE_MS, Math.max(0, deadline - Date.now())));
+        const http = server as unknown as { closeAllConnections(): void };
         await new Promise<void>((resolve) => {
-          const cut = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
+          const cut = setTimeout(() => http.closeAllConnections(), Math.max(0, deadline - Date.now()));
           server.close(() => {
             clearTimeout(cut);
             resolve();
           });
-          http.closeIdleConnections();
         });
         await stop();
         await store.close();
