@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.ts';
+import { CONFIG_VARIABLES, loadConfig } from './config.ts';
+import { DEFAULT_OTLP_LIMITS } from './otlp/limits.ts';
 
 describe('configuration from the environment', () => {
   it('uses the documented defaults', () => {
@@ -28,5 +30,26 @@ describe('configuration from the environment', () => {
 
   it('rejects short secrets', () => {
     expect(() => loadConfig({ FAULTLINE_API_TOKEN: 'short' })).toThrow(/FAULTLINE_API_TOKEN: must be at least 16 characters/);
+  });
+
+  it('documents every variable in README.md with the default it really has', () => {
+    const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const rows = new Map([...readme.matchAll(/^\| `([A-Z_]+)` \| `?([^|`]*)`? \|/gm)].map((m) => [m[1], m[2].trim()]));
+    expect(CONFIG_VARIABLES.filter((v) => !rows.has(v))).toEqual([]);
+    const c = loadConfig({});
+    expect(rows.get('FAULTLINE_MAX_SPANS_PER_REQUEST')).toBe(String(c.otlpLimits.maxSpansPerRequest));
+    expect(rows.get('FAULTLINE_MAX_VALUE_BYTES')).toBe(String(DEFAULT_OTLP_LIMITS.maxValueBytes));
+    expect(rows.get('FAULTLINE_MAX_SPAN_BYTES')).toBe(String(c.otlpLimits.maxSpanBytes));
+    expect(rows.get('FAULTLINE_MAX_REQUEST_BYTES')).toBe(String(c.otlpLimits.maxRequestBytes));
+    expect(rows.get('FAULTLINE_DB_PROBE_TIMEOUT_MS')).toBe(String(c.dbProbeTimeoutMs));
+    expect(rows.get('FAULTLINE_CHECKPOINT_WAL_MB')).toBe(String(c.checkpointWalBytes / 1024 / 1024));
+    expect(rows.get('FAULTLINE_SHUTDOWN_TIMEOUT_MS')).toBe(String(c.shutdownTimeoutMs));
+  });
+
+  it('reads the limits, timeouts and maintenance settings', () => {
+    const c = loadConfig({ FAULTLINE_MAX_SPANS_PER_REQUEST: '500', FAULTLINE_DB_PROBE_TIMEOUT_MS: '300', FAULTLINE_CHECKPOINT_WAL_MB: '16' });
+    expect(c.otlpLimits).toEqual({ ...DEFAULT_OTLP_LIMITS, maxSpansPerRequest: 500 });
+    expect(c).toMatchObject({ dbProbeTimeoutMs: 300, checkpointWalBytes: 16 * 1024 * 1024, retentionIntervalMs: 3_600_000 });
+    expect(() => loadConfig({ FAULTLINE_MAX_VALUE_BYTES: '10' })).toThrow(/FAULTLINE_MAX_VALUE_BYTES: must be at least 64/);
   });
 });

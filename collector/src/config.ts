@@ -82,6 +82,9 @@ const envSchema = z.object({
   FAULTLINE_SHUTDOWN_TIMEOUT_MS: positiveInt(0, 600_000).default(10_000),
 });
 
+/** Every environment variable the collector reads (README's configuration table documents each). */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+
 export interface Config {
   port: number;
   host: string;

@@ -32,10 +32,7 @@ export interface RunningCollector {
 export function buildCollector(config: Config, store: Store): { deps: CollectorDeps; stop: () => Promise<void> } {
   const events = new EventBus();
   const metrics = { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0, checkpoints: 0, vacuums: 0 };
-  const health = new StorageHealth(store.kind, store.probe ? (signal) => store.probe!(signal) : null, {
-    probeTimeoutMs: config.dbProbeTimeoutMs,
-    onTrip: () => store.reset?.(),
-  });
+  const health = new StorageHealth(store.kind, store.probe ? (signal) => store.probe!(signal) : null, { probeTimeoutMs: config.dbProbeTimeoutMs });
   health.start();
   const publishWritten = async (result: BatchWriteResult) => {
     if (events.size === 0) return;

@@ -78,8 +78,15 @@ export const STORAGES: StorageKind[] = [
   ...(process.env.DATABASE_URL ? [{ name: 'postgres' as const, create: () => newPostgresStore() }] : []),
 ];
 
+/**
+ * The shared test server stalls for over a second now and then under a full parallel suite; with
+ * the default 750 ms probe timeout that would read as an outage and answer 503s. Tests that are not
+ * about outages use this; the fault suite (test/faults) tests outages with the default.
+ */
+export const TEST_DB_PROBE_TIMEOUT_MS = 5000;
+
 /** A real collector on 127.0.0.1 with an ephemeral port, on a fresh store. */
 export async function startTestCollector(storage: StorageKind, overrides: Partial<Config> = {}): Promise<RunningCollector> {
   const store = await storage.create();
-  return startCollector(testConfig({ port: 0, host: '127.0.0.1', ...overrides }), { store });
+  return startCollector(testConfig({ port: 0, host: '127.0.0.1', dbProbeTimeoutMs: TEST_DB_PROBE_TIMEOUT_MS, ...overrides }), { store });
 }

