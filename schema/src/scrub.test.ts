@@ -36,9 +36,9 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets('curl -H "Authorization: Basic dXNlcjpodW50ZXIyaHVudGVyMg=="')).toBe(`curl -H "Authorization: Basic ${REDACTED}"`);
   });
 
-  it('masks passwords in URLs and keeps the user and host', () => {
+  it("masks passwords in URLs and keeps the user and host", () => {
     expect(scrubSecrets('connect failed: postgres://faultline:s3cr3t-P%40ss@db.internal:5432/faultline')).toBe(
-      'connect failed: postgres://faultline:***@db.internal:5432/faultline',
+      'connect failed: postgres://faultline:[REDACTED]@db.internal:5432/faultline',
     );
     expect(scrubSecrets('https://example.com:8443/path?q=1')).toBe('https://example.com:8443/path?q=1');
   });
@@ -125,7 +125,7 @@ describe('scrubAttributes', () => {
     expect(out).toEqual({
       'exception.message': `401 invalid x-api-key ${REDACTED}`,
       'process.command_args': ['claude', '-p', `--api-key=${REDACTED}`],
-      request: { url: 'https://u:***@proxy.internal/v1', headers: { Authorization: REDACTED }, retries: 2 },
+      request: { url: 'https://u:[REDACTED]@proxy.internal/v1', headers: { Authorization: REDACTED }, retries: 2 },
     });
     expect(input).toEqual(copy);
   });
