@@ -163,7 +163,14 @@ const KEYWORDS = [...new Set(TOKEN_RULES.flatMap((r) => r.keywords))].sort((a, b
     RULES_BY_KEYWORD.set(kw, compiled.filter((c) => rank(c, kw) > 0).sort((a, b) => rank(b, kw) - rank(a, kw)));
   }
 }
-const KEYWORD_RE = new RegExp(KEYWORDS.map(escapeRe).join('|'), 'gi');
+// Keywords at the start of a token, after no letter or digit (what every rule's `start` class
+// excludes anyway), so a run of letters costs no attempts; keywords inside a secret (`before`)
+// are searched as they are.
+const KEYWORD_RE = new RegExp(
+  `(?<![A-Za-z0-9])(?:${KEYWORDS.filter((k) => !TOKEN_RULES.some((r) => r.before && r.keywords.includes(k))).map(escapeRe).join('|')})` +
+    `|${TOKEN_RULES.filter((r) => r.before).flatMap((r) => r.keywords).map(escapeRe).join('|')}`,
+  'gi',
+);
 /** After a match, the rest of its token goes too: a key with extra characters is still that key. */
 const TOKEN_TAIL = /[A-Za-z0-9_\-+/=]*/y;
 
@@ -197,8 +204,10 @@ function scrubTokens(text: string, mask: Mask): string {
 // ---------------------------------------------------------------------------------------------
 // Pass 4: credentials after an Authorization scheme (`Bearer abc`, `Basic dXNlcjpwYXNz`).
 
-const SCHEME_RE = /\b(?:bearer|basic)[ \t]+/gi;
-const CREDENTIAL = /[A-Za-z0-9\-._~+/=]*/y;
+// Not after `=` or `-`: `token_type=bearer` is a value and `x-bearer` a name, not a scheme.
+const SCHEME_RE = /(?<![=\w-])(?:bearer|basic)[ \t]+/gi;
+// RFC 6750 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const CREDENTIAL = /[A-Za-z0-9\-._~+/]*=*/y;
 const PROSE = new Set(AUTH_SCHEME_PROSE);
 
 function credentialEnd(text: string, from: number): number {
