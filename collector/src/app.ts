@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { ZodError } from 'zod';
 import type { Config } from './config.ts';
-import { FaultlineError } from './errors.ts';
+import { FaultlineError, describeForLog } from './errors.ts';
 import type { EventBus } from './events.ts';
 import type { IngestPipeline } from './ingest/pipeline.ts';
 import type { RequestPreparer } from './ingest/prepare.ts';
@@ -17,8 +17,10 @@ import { ingestRoutes } from './ingest/route.ts';
 import type { Store } from './store/db.ts';
 import { isUnavailableError, StorageUnavailableError, type StorageHealth } from './store/health.ts';
 import { apiRoutes } from './api/index.ts';
-import { requireApiToken } from './auth.ts';
+import { StreamTickets, hasApiToken, hasIngestKey, requireApiToken } from './auth.ts';
 import { registerMetrics } from './metrics.ts';
+import { corsForConfiguredOrigins, requireKnownHost, requireSameOrigin } from './security.ts';
+import { streamTicketRoutes } from './api/stream.ts';
 
 export interface CollectorDeps {
   config: Config;
@@ -42,6 +44,8 @@ export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist', impo
 
 export function createApp(deps: CollectorDeps): Hono {
   const app = new Hono();
+  const { config } = deps;
+  const tickets = new StreamTickets(config.apiToken);
 
   app.onError((err, c) => {
     // An outage seen by a query is the database's unavailability, not a bug: 503, and the breaker opens.
@@ -56,11 +60,13 @@ export function createApp(deps: CollectorDeps): Hono {
       const message = err.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
       return c.json({ error: { code: 'invalid_request', message } }, 400);
     }
-    console.error('Unexpected error while answering', c.req.method, c.req.path, err);
+    console.error('Unexpected error while answering', c.req.method, c.req.path, describeForLog(err));
     return c.json({ error: { code: 'internal', message: 'The collector hit an unexpected error; details are in its log.' } }, 500);
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
 
+  // Browser-origin protection first (security.ts): a foreign Host is refused before anything else.
+  app.use('*', requireKnownHost(config));
   // Draining (SIGTERM): requests already running finish; new ones on open connections are told to
   // come back, and every answer closes its connection so the server can stop.
   app.use('*', async (c, next) => {
@@ -89,8 +95,14 @@ export function createApp(deps: CollectorDeps): Hono {
     if (storage.state === 'up') return c.json({ status: 'ok', storage });
     return c.json({ status: 'unavailable', storage }, 503, { 'retry-after': String(new StorageUnavailableError('').retryAfterSeconds) });
   });
-  app.route('/', ingestRoutes(deps.config, deps.pipeline, deps.preparer));
-  app.use('/api/*', requireApiToken(deps.config.apiToken));
+  const ingestCors = corsForConfiguredOrigins(config, ['POST']);
+  if (ingestCors) app.use('/v1/*', ingestCors);
+  app.use('/v1/*', requireSameOrigin(config, { json: false, authenticated: (c) => hasIngestKey(c, config.ingestKeys) }));
+  app.route('/', ingestRoutes(config, deps.pipeline, deps.preparer));
+  const apiCors = corsForConfiguredOrigins(config, ['GET', 'POST', 'PATCH']);
+  if (apiCors) app.use('/api/*', apiCors);
+  app.use('/api/*', requireApiToken(config.apiToken, tickets));
+  app.use('/api/*', requireSameOrigin(config, { json: true, authenticated: (c) => hasApiToken(c, config.apiToken) }));
   // While the database is down every API call is answered 503 at once, and one already waiting on
   // it is answered 503 the moment the breaker opens (a frozen server would keep it forever).
   app.use('/api/*', async (c, next) => {
@@ -98,6 +110,7 @@ export function createApp(deps: CollectorDeps): Hono {
     if (c.req.path === '/api/stream') return next();
     await deps.health.guard(() => next());
   });
+  app.route('/api/stream/tickets', streamTicketRoutes(tickets));
   app.route('/api', apiRoutes(deps));
   registerMetrics(app, deps);
 

@@ -47,7 +47,7 @@ describe('RequestPreparer', () => {
     const p = preparer();
     for (const [format, body] of [['protobuf', protobuf], ['json', json]] as const) {
       const inWorker = await p.traces(body.slice(), undefined, format);
-      const inline = prepareTraces({ body, format, limits: DEFAULT_OTLP_LIMITS, nowMs: Date.now() });
+      const inline = await prepareTraces({ body, format, limits: DEFAULT_OTLP_LIMITS, nowMs: Date.now() });
       expect(inWorker.spans, format).toHaveLength(3000);
       expect(inWorker).toEqual(inline);
       expect(inWorker.spans.filter((s) => s.error?.code === 'AGT-PROVIDER-BILLING')).toHaveLength(300);

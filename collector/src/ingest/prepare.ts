@@ -14,7 +14,7 @@ import { Piscina } from 'piscina';
 import { FaultlineError } from '../errors.ts';
 import { decodeTraceRequest, decompressBody, type OtlpFormat } from '../otlp/index.ts';
 import type { OtlpLimits } from '../otlp/limits.ts';
-import { enrichSpans, type EnrichedSpan } from './enrich.ts';
+import { enrichSpansYielding, type EnrichedSpan } from './enrich.ts';
 
 /** Decompressed bodies up to this size are decoded on the event loop (~10 ms of work at most). */
 export const INLINE_BODY_BYTES = 512 * 1024;
@@ -45,25 +45,25 @@ export interface PrepareTask {
 
 const MAX_REASONS = 5;
 
-/** Decode and enrich on the current thread (inline, and inside the worker). */
-export function prepareTraces(task: PrepareTask): PreparedRequest {
+/** Decode and enrich on the current thread (inline, and inside the worker); enrichment yields every 10 ms. */
+export async function prepareTraces(task: PrepareTask): Promise<PreparedRequest> {
   const { spans, rejected, warnings } = decodeTraceRequest(task.body, task.format, task.limits);
   const reasons = new Set<string>();
   for (const r of rejected) {
     if (reasons.size >= MAX_REASONS) break;
     reasons.add(r.reason);
   }
-  return { spans: enrichSpans(spans, task.nowMs), rejectedCount: rejected.length, rejectReasons: [...reasons], warnings };
+  return { spans: await enrichSpansYielding(spans, 10, task.nowMs), rejectedCount: rejected.length, rejectReasons: [...reasons], warnings };
 }
 
 /** What the worker posts on the task's port: slices of spans, then the summary. */
 export type WorkerMessage = { spans: EnrichedSpan[] } | { done: Omit<PreparedRequest, 'spans'> };
 
 /** The worker's side: prepare, then post the spans in slices and the summary last. */
-export function prepareAndPost(task: PrepareTask & { port: MessagePort }): void {
+export async function prepareAndPost(task: PrepareTask & { port: MessagePort }): Promise<void> {
   const { port, ...rest } = task;
   try {
-    const { spans, ...summary } = prepareTraces(rest);
+    const { spans, ...summary } = await prepareTraces(rest);
     for (let i = 0; i < spans.length; i += SLICE_SPANS) port.postMessage({ spans: spans.slice(i, i + SLICE_SPANS) } satisfies WorkerMessage);
     port.postMessage({ done: summary } satisfies WorkerMessage);
   } finally {

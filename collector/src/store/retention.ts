@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config.ts';
 import type { SqlRunner, Store } from './db.ts';
+import { describeForLog } from '../errors.ts';
 import { RETAINED_TABLES, vacuumTables, type MaintenanceCounters } from './maintenance.ts';
 
 const CHUNK = 10_000;
@@ -51,7 +52,9 @@ export function startRetention(
         // Embedded storage has no autovacuum: without this the freed space is never reused.
         if (n > 0) await vacuumTables(store, RETAINED_TABLES, counters);
       })
-      .catch((err) => console.error(`Retention sweep failed (next try in ${Math.round(config.retentionIntervalMs / 1000)} s): ${(err as Error).message}`))
+      .catch((err) =>
+        console.error(`Retention sweep failed (next try in ${Math.round(config.retentionIntervalMs / 1000)} s): ${describeForLog(err).split('\n')[0]}`),
+      )
       .finally(() => {
         running = null;
       });
