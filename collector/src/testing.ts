@@ -80,7 +80,7 @@ export const STORAGES: StorageKind[] = [
 
 /**
  * The shared test server stalls for over a second now and then under a full parallel suite; with
- * the default 750 ms probe timeout that would read as an outage and answer 503s. Tests that are not
+ * the default 600 ms probe timeout that would read as an outage and answer 503s. Tests that are not
  * about outages use this; the fault suite (test/faults) tests outages with the default.
  */
 export const TEST_DB_PROBE_TIMEOUT_MS = 5000;

@@ -307,9 +307,10 @@ describe('Postgres frozen with SIGSTOP under ingest and API reads', () => {
 
     await sleep(1500);
     const pids = cluster.pids();
-    cluster.signal('SIGSTOP', pids);
-    frozenAt = Date.now();
+    // Marked first: a request sent from here on may meet the frozen server.
     phase = 'frozen';
+    frozenAt = Date.now();
+    cluster.signal('SIGSTOP', pids);
     await sleep(5000);
     phase = 'after';
     cluster.signal('SIGCONT', pids);
