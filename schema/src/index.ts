@@ -8,3 +8,5 @@ export * from './classifier.ts';
 export * from './fingerprint.ts';
 export * from './scrub.ts';
 export * from './scenarios.ts';
+export * from './exception-type.ts';
+export * from './classifier-input.ts';
