@@ -271,6 +271,9 @@ const CLI_FATAL_TYPES: Record<string, string> = {
   FatalCancellationError: 'AGT-SESSION-CANCELLED',
 };
 
+/** A worker that cannot import its code never starts (stigmer's STARTUP FAILURE). */
+const STARTUP_TYPES = new Set(['ImportError', 'ModuleNotFoundError']);
+
 const CANCEL_TYPES = new Set([
   'CancelledFailure',
   'TerminatedFailure',
@@ -397,7 +400,7 @@ const PROVIDER_TYPE_NAMES = new Set([
 ]);
 /** Product and API names in a message. */
 const PROVIDER_TEXT =
-  /\b(?:Anthropic|OpenAI|Azure OpenAI|Gemini|Vertex AI|Bedrock|Generative Language API|Mistral|DeepSeek|OpenRouter)\b|\bAI (?:service|provider)\b|\bLLM request\b/;
+  /\b(?:Anthropic|OpenAI|Azure OpenAI|Gemini|Vertex AI|Bedrock|Generative Language API|Mistral|DeepSeek|OpenRouter)\b|\bAI (?:service|provider)\b|\bLLM request\b|^\W{0,3}API Error\b|\[API Error:/m;
 
 interface Facts {
   input: ClassifierInput;
@@ -584,7 +587,7 @@ const PROVIDER_PATTERNS: readonly Pattern[] = [
   ],
   [
     'model-not-found-text',
-    /\bmodel_not_found\b|\bnot_found_error\b|The model `[^`\n]{1,200}` does not exist|is not found for API version|The API deployment for this resource does not exist|provided model identifier is invalid|with on-demand throughput isn.t supported|\bno such model\b|\bunknown model\b/i,
+    /\bmodel_not_found\b|\bnot_found_error\b|The model `[^`\n]{1,200}` does not exist|issue with the selected model|is not found for API version|The API deployment for this resource does not exist|provided model identifier is invalid|with on-demand throughput isn.t supported|\bno such model\b|\bunknown model\b/i,
     'AGT-PROVIDER-MODEL-NOT-FOUND',
   ],
   [
@@ -604,7 +607,7 @@ const PROVIDER_PATTERNS: readonly Pattern[] = [
   ],
   [
     'format-text',
-    /\binvalid_request_error\b|tool_use_id|tool_result block|must end with a user message|roles must alternate|Malformed input request|maximum tokens you requested exceeds the model limit/i,
+    /\binvalid_request_error\b|tool_use_id|tool_result block|must end with a user message|roles must alternate|Malformed input request|maximum tokens you requested exceeds? the model limit/i,
     'AGT-PROVIDER-FORMAT',
   ],
   [
@@ -618,11 +621,11 @@ const PROVIDER_PATTERNS: readonly Pattern[] = [
 const GENERIC_PATTERNS: readonly Pattern[] = [
   ['auth-generic', /\bunauthori[sz]ed\b|\b401\b|invalid[ _-]?api[ _-]?key|\bunauthenticated\b/i, 'AGT-PROVIDER-AUTH'],
   ['rate-limit-generic', /rate[ _-]?limit|too many requests|resource[_ ]exhausted|tokens per min|requests per min|\b429\b/i, 'AGT-PROVIDER-RATE-LIMIT'],
-  ['overloaded-generic', /overloaded|at capacity|high demand|temporarily unavailable|service unavailable|\b529\b/i, 'AGT-PROVIDER-OVERLOADED'],
+  ['overloaded-generic', /overloaded|at capacity|high demand|temporarily unavailable|service unavailable|\b52[09]\b|\b503\b/i, 'AGT-PROVIDER-OVERLOADED'],
   ['model-not-found-generic', /\bmodel\b[^.\n]{0,80}\b(?:not found|does not exist|is not available|not supported)/i, 'AGT-PROVIDER-MODEL-NOT-FOUND'],
   [
     'network-timeout-generic',
-    /timed out|\btimeout\b|ETIMEDOUT|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|socket hang up|fetch failed|stream closed|network[_ ]error|premature close|connection (?:reset|refused|error)|other side closed|Connection error\./i,
+    /timed out|\btimeout\b|ETIMEDOUT|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|\bUND_ERR_[A-Z_]{2,30}|socket hang up|fetch failed|stream closed|network[_ ]error|premature close|connection (?:reset|refused|error)|other side closed|Connection error\.|Unable to connect to API/i,
     'AGT-PROVIDER-TIMEOUT',
   ],
   ['server-error-generic', /internal server error|\bserver_error\b|bad gateway|\b50[02]\b/i, 'AGT-PROVIDER-SERVER-ERROR'],
@@ -870,6 +873,12 @@ function facts(f: ClassifierInput, extraText: string | null): Facts {
   };
 }
 
+/** A span about a child process (semconv `process.*`), not a file the program opened. */
+function processSpan(input: ClassifierInput): boolean {
+  const attrs = input.attributes;
+  return attrs !== null && attrs !== undefined && ['process.command', 'process.executable.name', 'process.executable.path'].some((k) => Object.hasOwn(attrs, k));
+}
+
 /** The first type whose name is in `names`, as a signal. */
 function typeIn(f: Facts, names: ReadonlySet<string>): ExceptionTypeName | null {
   return f.types.find((t) => names.has(t.name)) ?? null;
@@ -929,10 +938,19 @@ function classifyUnsafe(input: ClassifierInput): Classification {
     return hit('AGT-WORKER-LOCAL-COORDINATION', 'temporal-already-started', said('rpc.grpc.status_code', 6));
   }
 
+  const startup = typeIn(f, STARTUP_TYPES);
+  if (startup !== null) return hit('AGT-WORKER-STARTUP-FAILED', 'worker-startup-type', typeSignal(startup));
+  // Python's subprocess.run(timeout=…) raises TimeoutExpired: the CLI exec timeout (seed 001).
+  const cliTimeout = f.types.find((t) => t.name === 'TimeoutExpired' && (t.namespace === 'subprocess' || t.namespace === ''));
+  if (cliTimeout !== undefined) return hit('AGT-TIMEOUT-CLI-EXEC', 'cli-timeout-expired', typeSignal(cliTimeout));
+
   const fatal = f.types.find((t) => lookup(CLI_FATAL_TYPES, t.name) !== undefined);
   if (fatal !== undefined) return hit(CLI_FATAL_TYPES[fatal.name], 'cli-fatal-type', typeSignal(fatal));
 
-  if (f.errno === 'ENOENT' && (op === 'cli_spawn' || /\bspawn\s+\S/i.test(text))) return hit('AGT-CLI-NOT-FOUND', 'cli-spawn-enoent', said('errno', 'ENOENT'));
+  // A missing executable: ENOENT (Node) or FileNotFoundError (Python) while spawning a process.
+  const spawning = op === 'cli_spawn' || /\bspawn\s+\S/i.test(text) || processSpan(merged);
+  const missing = f.errno === 'ENOENT' ? said('errno', 'ENOENT') : f.typeNames.has('FileNotFoundError') ? said('exception.type', 'FileNotFoundError') : null;
+  if (missing !== null && spawning) return hit('AGT-CLI-NOT-FOUND', 'cli-spawn-enoent', missing);
 
   const seed = matchPatterns(SEED_PATTERNS, text);
   if (seed !== null) return seed;
