@@ -105,7 +105,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.FAULTLINE_MAX_BODY_BYTES,
     maxQueuedSpans: e.FAULTLINE_MAX_QUEUED_SPANS,
     maxBatchSpans: e.FAULTLINE_MAX_BATCH_SPANS,
-    rules: e.FAULTLINE_RULES === undefined ? null : loadOperatorRules(path.resolve(e.FAULTLINE_RULES)),
+    rules: e.FAULTLINE_RULES === undefined ? null : loadOperatorRules(e.FAULTLINE_RULES),
   };
   if (!isLoopback(config.host) && !config.allowInsecure && (config.ingestKeys.length === 0 || !config.apiToken)) {
     throw new StartupError(

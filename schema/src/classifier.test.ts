@@ -1,6 +1,7 @@
+import safeRegex from 'safe-regex2';
 import { describe, expect, it } from 'vitest';
 import { CATALOG, NOT_SURFACED_CODE, STUCK_CODE, UNKNOWN_CODE } from './catalog.ts';
-import { classifierInputFromError, classify } from './classifier.ts';
+import { CLASSIFIER_REGEXES, classifierInputFromError, classify } from './classifier.ts';
 import type { ClassifierInput } from './classifier-types.ts';
 
 // ── Realistic stand-ins for the errors real SDKs throw (shapes only; their packages are not used) ──
@@ -587,5 +588,22 @@ describe('every catalog code is reachable', () => {
 
   it.each([...COLLECTOR_ONLY])('%s only through its explicit code', (expected) => {
     expect(code({ code: expected })).toBe(expected);
+  });
+});
+
+// ── cost: hostile text stays linear ───────────────────────────────────────────────────────────
+
+describe('the classifier on hostile text', () => {
+  it('uses no regex that can backtrack exponentially (nested or overlapping repetition)', () => {
+    expect(CLASSIFIER_REGEXES.length).toBeGreaterThan(30);
+    const unsafe = CLASSIFIER_REGEXES.filter((re) => !safeRegex(re)).map((re) => re.source.slice(0, 80));
+    expect(unsafe).toEqual([]);
+  });
+
+  it('classifies 8000-character near-misses of its own patterns, and only what they say', () => {
+    for (const unit of ['activity StartToClos ', 'rate limi ', 'all models ', 'requested permissions to ', 'The model `']) {
+      const text = unit.repeat(Math.ceil(8000 / unit.length)).slice(0, 8000);
+      expect(classify({ message: text, stderrTail: text }).code).toBe(UNKNOWN_CODE);
+    }
   });
 });

@@ -531,7 +531,7 @@ const SEED_PATTERNS: readonly Pattern[] = [
     /Failed to (?:update|save|persist|write|store) (?:the )?(?:execution )?(?:status|history|message|session)/i,
     'AGT-DELIVERY-PERSIST-FAILED',
   ],
-  ['sandbox-image-build', /image build (?:for \S{1,100} )?(?:failed|terminated)|failed to (?:create|start) (?:the )?sandbox/i, 'AGT-SANDBOX-CREATE-FAILED'],
+  ['sandbox-image-build', /image build (?:failed|terminated)|image build for \S{1,100} (?:failed|terminated)|failed to (?:create|start) (?:the )?sandbox/i, 'AGT-SANDBOX-CREATE-FAILED'],
   // stigmer's top-level catch wraps failures outside the execution loop, i.e. initialisation.
   ['stigmer-system-error', /^\s*System error:/im, 'AGT-WORKER-INIT-FAILED'],
   ['sandbox-timed-out', /\bsandbox (?:has )?(?:timed out|reached its (?:time|lifetime) limit)/i, 'AGT-SANDBOX-TIMEOUT'],
@@ -560,7 +560,7 @@ const PERMISSION_TEXT =
   /User location is not supported|You don't have access to the model with the specified model ID|does not have access to (?:the )?model|not allowed to use (?:this|the) model|(?:key|account|organization) (?:has been|was|is) (?:revoked|disabled|deactivated|suspended)|region (?:is )?not supported|\bpermission_error\b/i;
 /** openclaw: "All models failed (2): anthropic/claude-…: … (rate_limit) | openai/gpt-…: …". */
 const FAILOVER_EXHAUSTED_TEXT =
-  /All models failed \(\d+\)|all (?:models|candidates|profiles|fallbacks)(?: \w+)? (?:failed|exhausted|are in cooldown)|no (?:available|remaining) (?:models?|auth profiles?|profiles?|fallbacks?)\b/i;
+  /All models failed \(\d+\)|all (?:models|candidates|profiles|fallbacks) (?:failed|exhausted|are in cooldown)|all (?:models|candidates|profiles|fallbacks) \w{1,40} (?:failed|exhausted|are in cooldown)|no (?:available|remaining) (?:models?|auth profiles?|profiles?|fallbacks?)\b/i;
 const OVERLOADED_TEXT = /\boverloaded(?:_error)?\b/i;
 
 /**
