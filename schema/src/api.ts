@@ -59,7 +59,8 @@ export interface ErrorOccurrence {
   attributes: Record<string, unknown>;
 }
 
-export type TimelineKind = 'status' | 'heartbeat' | 'turn' | 'tool' | 'error' | 'span';
+/** `log`: an OpenTelemetry log event (an agent CLI's prompt, API request, tool result, …). */
+export type TimelineKind = 'status' | 'heartbeat' | 'turn' | 'tool' | 'error' | 'span' | 'log';
 
 export interface TimelineItem {
   kind: TimelineKind;

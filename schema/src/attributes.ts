@@ -1,3 +1,5 @@
+import { PROVIDER_NAMES } from './catalog.ts';
+
 /**
  * Span attribute names of the telemetry contract (DESIGN §3). The SDK writes them, the collector
  * reads them; any OpenTelemetry producer may set them by hand.
@@ -52,14 +54,195 @@ export const ATTR = {
   exceptionStacktrace: 'exception.stacktrace',
 } as const;
 
-/** Other instrumentations' names for the session id, read when `session.id` is absent. */
+/*
+ * Where other instrumentations keep the facts Faultline groups by: the session id, the provider,
+ * the model and the agent. Precedence, first match wins:
+ *   1. the span's (or log record's) own attributes, in the order of each list;
+ *   2. the resource's attributes, in the same order;
+ *   3. for the agent CLIs, what their `service.name` implies (SERVICE_DEFAULTS).
+ * Empty strings do not count. The collector reads only these lists; add a producer here.
+ */
+
+/** Session id: `session.id` first, then other instrumentations' names for the same thing. */
 export const SESSION_ID_ALIASES = [
+  // OTel `session.id`; Claude Code and Gemini CLI on every event; OpenInference.
   'session.id',
+  // GenAI semantic conventions; Gemini CLI spans.
   'gen_ai.conversation.id',
+  // Codex CLI events (codex-rs/otel log_event!).
+  'conversation.id',
+  // Vercel AI SDK: `experimental_telemetry.metadata` keys become `ai.telemetry.metadata.<key>`.
+  'ai.telemetry.metadata.sessionId',
+  'ai.telemetry.metadata.session_id',
+  'ai.telemetry.metadata.threadId',
+  'ai.telemetry.metadata.thread_id',
   'langfuse.session.id',
+  // LangSmith OTel mode (OtelSpanProcessor metadata), LangGraph threads.
+  'langsmith.metadata.session_id',
+  'langsmith.metadata.thread_id',
+  // OpenLLMetry association properties; Laminar.
   'traceloop.association.properties.session_id',
   'lmnr.association.properties.session_id',
+  // Google ADK.
+  'gcp.vertex.agent.session_id',
+  'session_id',
+  'thread_id',
 ] as const;
+
+/**
+ * Session ids inside a JSON-encoded attribute, read only when no plain alias matched: OpenInference's
+ * LangChain instrumentor puts LangGraph's `configurable.thread_id` into the `metadata` JSON string.
+ */
+export const SESSION_ID_JSON_ALIASES = [
+  { key: 'metadata', field: 'session_id' },
+  { key: 'metadata', field: 'thread_id' },
+] as const;
+
+/** Provider: GenAI conventions (current, then the older `gen_ai.system`), Vercel AI SDK, OpenInference. */
+export const PROVIDER_ALIASES = ['gen_ai.provider.name', 'gen_ai.system', 'ai.model.provider', 'llm.provider', 'llm.system'] as const;
+
+/** Model: GenAI conventions, Vercel AI SDK, OpenInference, and the agent CLIs' events (`model`). */
+export const MODEL_ALIASES = ['gen_ai.request.model', 'gen_ai.response.model', 'ai.model.id', 'llm.model_name', 'model'] as const;
+
+export const AGENT_ALIASES = ['gen_ai.agent.name'] as const;
+
+/**
+ * What an agent CLI's default `service.name` implies when its events do not say: Claude Code
+ * (`claude-code`), Gemini CLI (`gemini-cli`), Codex (`service.name` = its originator,
+ * `codex_cli_rs` by default, `codex_exec` for `codex exec`).
+ */
+export const SERVICE_DEFAULTS: Readonly<Record<string, { provider: string; agent: string }>> = {
+  'claude-code': { provider: 'anthropic', agent: 'claude-code' },
+  'gemini-cli': { provider: 'gcp.gemini', agent: 'gemini-cli' },
+  codex_cli_rs: { provider: 'openai', agent: 'codex' },
+  codex_exec: { provider: 'openai', agent: 'codex' },
+  codex_tui: { provider: 'openai', agent: 'codex' },
+};
+
+/**
+ * Provider ids other instrumentations send, as GenAI `gen_ai.provider.name` values. The Vercel AI
+ * SDK sends `<provider>.<api>` (`openai.chat`, `anthropic.messages`, `google.generative-ai`); only
+ * the part before the first dot is looked up when the whole value is not known.
+ */
+const PROVIDER_IDS: Readonly<Record<string, string>> = {
+  google: 'gcp.gemini',
+  'google.vertex': 'gcp.vertex_ai',
+  vertex: 'gcp.vertex_ai',
+  vertexai: 'gcp.vertex_ai',
+  'amazon-bedrock': 'aws.bedrock',
+  bedrock: 'aws.bedrock',
+  aws: 'aws.bedrock',
+  azure: 'azure.ai.openai',
+  'azure-openai': 'azure.ai.openai',
+  mistral: 'mistral_ai',
+  mistralai: 'mistral_ai',
+  xai: 'x_ai',
+};
+
+type AttrBag = Readonly<Record<string, unknown>>;
+
+function text(v: unknown): string | null {
+  if (typeof v === 'string') return v.trim() === '' ? null : v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return null;
+}
+
+function firstOf(keys: readonly string[], attrs: AttrBag, resource: AttrBag): string | null {
+  for (const key of keys) {
+    const v = text(attrs[key]);
+    if (v !== null) return v;
+  }
+  for (const key of keys) {
+    const v = text(resource[key]);
+    if (v !== null) return v;
+  }
+  return null;
+}
+
+function jsonField(raw: unknown, field: string): string | null {
+  // Parsing costs; only strings that can hold the field are parsed.
+  if (typeof raw !== 'string' || !raw.includes(field)) return null;
+  try {
+    const doc: unknown = JSON.parse(raw);
+    return doc !== null && typeof doc === 'object' ? text((doc as Record<string, unknown>)[field]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function serviceDefault(resource: AttrBag) {
+  const service = resource[ATTR.serviceName];
+  return typeof service === 'string' && Object.hasOwn(SERVICE_DEFAULTS, service) ? SERVICE_DEFAULTS[service] : undefined;
+}
+
+export function resolveSessionId(attrs: AttrBag, resource: AttrBag): string | null {
+  const plain = firstOf(SESSION_ID_ALIASES, attrs, resource);
+  if (plain !== null) return plain;
+  for (const { key, field } of SESSION_ID_JSON_ALIASES) {
+    const v = jsonField(attrs[key], field) ?? jsonField(resource[key], field);
+    if (v !== null) return v;
+  }
+  return null;
+}
+
+/** The provider as a GenAI `gen_ai.provider.name` value where it is one we know, else as sent. */
+export function normalizeProvider(value: string): string {
+  const v = value.trim().toLowerCase();
+  const known = (id: string) => Object.hasOwn(PROVIDER_NAMES, id);
+  if (known(v)) return v;
+  if (Object.hasOwn(PROVIDER_IDS, v)) return PROVIDER_IDS[v];
+  const parts = v.split('.');
+  for (const head of [parts.slice(0, 2).join('.'), parts[0]]) {
+    if (known(head)) return head;
+    if (Object.hasOwn(PROVIDER_IDS, head)) return PROVIDER_IDS[head];
+  }
+  return value.trim();
+}
+
+export function resolveProvider(attrs: AttrBag, resource: AttrBag): string | null {
+  const sent = firstOf(PROVIDER_ALIASES, attrs, resource);
+  return sent !== null ? normalizeProvider(sent) : (serviceDefault(resource)?.provider ?? null);
+}
+
+export function resolveModel(attrs: AttrBag, resource: AttrBag): string | null {
+  return firstOf(MODEL_ALIASES, attrs, resource);
+}
+
+export function resolveAgent(attrs: AttrBag, resource: AttrBag): string | null {
+  return firstOf(AGENT_ALIASES, attrs, resource) ?? serviceDefault(resource)?.agent ?? null;
+}
+
+/**
+ * Prompt text: never stored unless the operator sets FAULTLINE_STORE_PROMPTS. Exact keys (the agent
+ * CLIs' `prompt`, Gemini CLI's `request_text`, GenAI `gen_ai.input.messages`, Vercel AI SDK
+ * `ai.prompt`, OpenInference `input.value`, OpenLLMetry `traceloop.entity.input`) and prefixes of
+ * flattened message lists (OpenLLMetry `gen_ai.prompt.0.content`, OpenInference
+ * `llm.input_messages.0.message.content`).
+ */
+export const PROMPT_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'prompt',
+  'user_prompt',
+  'request_text',
+  'gen_ai.prompt',
+  'gen_ai.input.messages',
+  'gen_ai.system_instructions',
+  'ai.prompt',
+  'ai.prompt.messages',
+  'input.value',
+  'llm.prompts',
+  'traceloop.entity.input',
+]);
+export const PROMPT_ATTRIBUTE_PREFIXES = ['gen_ai.prompt.', 'llm.input_messages.', 'llm.prompts.'] as const;
+/** Log events whose body is the prompt itself (GenAI conventions' message events). */
+export const PROMPT_BODY_EVENTS: ReadonlySet<string> = new Set(['gen_ai.user.message', 'gen_ai.system.message']);
+/** What stands in for prompt text that was not stored. */
+export const PROMPT_NOT_STORED = '[prompt not stored: set FAULTLINE_STORE_PROMPTS=1 to keep prompt text]';
+
+export function isPromptAttribute(key: string): boolean {
+  if (PROMPT_ATTRIBUTES.has(key)) return true;
+  for (const prefix of PROMPT_ATTRIBUTE_PREFIXES) if (key.startsWith(prefix)) return true;
+  return false;
+}
 
 /** Span names the SDK emits; the collector uses them to tell span types apart. */
 export const SPAN = {

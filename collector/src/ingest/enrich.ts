@@ -1,20 +1,29 @@
 /**
- * From a decoded span to what we store: session id (or its aliases), span type, and for spans in
- * ERROR a catalog code — the SDK's own when it sent one, else the schema classifier over what the
- * span carries — with the friendly message, a fingerprint, and secrets scrubbed.
+ * From a decoded span to what we store: session id, provider, model and agent (through the
+ * contract's alias table), span type, and for spans in ERROR a catalog code — the SDK's own when
+ * it sent one, else the schema classifier over what the span (or the log record it was made from)
+ * carries — with the friendly message, a fingerprint, secrets scrubbed and prompt text dropped
+ * unless the operator keeps it.
  */
 import {
   ATTR,
-  SESSION_ID_ALIASES,
+  LOG_ERROR_EVENTS,
+  PROMPT_BODY_EVENTS,
+  PROMPT_NOT_STORED,
   SPAN,
   classify,
   fingerprint,
   getCatalogEntry,
   isCatalogCode,
+  isPromptAttribute,
   isSecretKey,
   isSessionState,
   REDACTED,
   renderUserMessage,
+  resolveAgent,
+  resolveModel,
+  resolveProvider,
+  resolveSessionId,
   scrubAttributes,
   scrubSecrets,
   type CatalogEntry,
@@ -23,7 +32,8 @@ import {
 } from '@faultline/schema';
 import type { Attributes, AttrValue, DecodedSpan } from '../otlp/types.ts';
 
-export type SpanType = 'status' | 'heartbeat' | 'turn' | 'tool' | 'error' | 'span';
+/** `log`: made from an OTLP log record (ingest/logs.ts). */
+export type SpanType = 'status' | 'heartbeat' | 'turn' | 'tool' | 'error' | 'span' | 'log';
 
 export interface EnrichedError {
   id: string;
@@ -77,15 +87,8 @@ const num = (v: AttrValue | undefined): number | null => {
 const bool = (v: AttrValue | undefined): boolean | null =>
   typeof v === 'boolean' ? v : v === 'true' ? true : v === 'false' ? false : null;
 
-function sessionIdOf(attrs: Attributes, resource: Attributes): string | null {
-  for (const key of SESSION_ID_ALIASES) {
-    const v = attrs[key] ?? resource[key];
-    if (v !== undefined && v !== null && v !== '') return String(v).slice(0, 256);
-  }
-  return null;
-}
-
 function spanTypeOf(span: DecodedSpan): SpanType {
+  if (span.log) return 'log';
   const name = span.name;
   if (name === SPAN.status) return 'status';
   if (name === SPAN.heartbeat) return 'heartbeat';
@@ -116,7 +119,21 @@ const httpStatusOrNull = (v: number | null | undefined): number | null =>
 export class Scrubber {
   private readonly texts = new Map<string, string>();
   private readonly secretKeys = new Map<string, boolean>();
+  private readonly promptKeys = new Map<string, boolean>();
   private readonly shared = new WeakMap<Attributes, Attributes>();
+
+  /** `keepPrompts`: FAULTLINE_STORE_PROMPTS; otherwise prompt attributes are replaced before scrubbing. */
+  constructor(readonly keepPrompts = false) {}
+
+  private isPrompt(key: string): boolean {
+    if (this.keepPrompts) return false;
+    let prompt = this.promptKeys.get(key);
+    if (prompt === undefined) {
+      prompt = isPromptAttribute(key);
+      this.promptKeys.set(key, prompt);
+    }
+    return prompt;
+  }
 
   /** For objects every span of a resource shares (the resource's attributes): scrubbed once. */
   sharedAttributes(attrs: Attributes): Attributes {
@@ -147,6 +164,7 @@ export class Scrubber {
         this.secretKeys.set(key, secret);
       }
       if (secret && value !== null && value !== undefined && value !== '') out[key] = REDACTED;
+      else if (value !== null && value !== undefined && value !== '' && this.isPrompt(key)) out[key] = PROMPT_NOT_STORED;
       else if (typeof value === 'string') out[key] = this.text(value);
       else if (value !== null && typeof value === 'object') out[key] = scrubAttributes({ [key]: value })[key] as AttrValue;
       else out[key] = value;
@@ -155,10 +173,14 @@ export class Scrubber {
   }
 }
 
+/** Span events that record an exception: OTel's `exception`, and the GenAI conventions' own. */
+const EXCEPTION_EVENTS = new Set(['exception', 'gen_ai.client.operation.exception']);
+const lastException = (span: DecodedSpan) => [...span.events].reverse().find((e) => EXCEPTION_EVENTS.has(e.name));
+
 /** Classifier input from what an OTLP span carries (DESIGN §3). */
 export function classifierInputFromSpan(span: DecodedSpan, spanType: SpanType): ClassifierInput {
   const a = span.attributes;
-  const exception = [...span.events].reverse().find((e) => e.name === 'exception');
+  const exception = lastException(span);
   const ex = exception?.attributes ?? {};
   return {
     code: str(a[ATTR.errorType]),
@@ -182,16 +204,67 @@ export function classifierInputFromSpan(span: DecodedSpan, spanType: SpanType): 
   };
 }
 
+/** The first of `keys` the attributes carry (not null, not empty). */
+function firstPresent(a: Attributes, keys: readonly string[] | undefined): AttrValue | undefined {
+  if (keys) for (const k of keys) if (a[k] !== undefined && a[k] !== null && a[k] !== '') return a[k];
+  return undefined;
+}
+
+/**
+ * A provider's error body inside an error text: OpenAI/Codex `{"error":{"code","message"}}` or a
+ * Responses API `response.failed` event `{"response":{"error":{…}}}`, Anthropic
+ * `{"type":"error","error":{"type","message"}}`, possibly after a prefix such as "429 ".
+ */
+export function providerErrorInText(text: string | null): { code: string | null; type: string | null; message: string | null } | null {
+  if (text === null) return null;
+  const start = text.indexOf('{');
+  const end = text.lastIndexOf('}');
+  if (start === -1 || end <= start) return null;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.slice(start, end + 1));
+  } catch {
+    return null;
+  }
+  const obj = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+  const root = obj(doc);
+  const error = obj(root?.error) ?? obj(obj(root?.response)?.error);
+  if (!error) return null;
+  const type = str(error.type as AttrValue);
+  return { code: str(error.code as AttrValue), type: type === 'error' ? null : type, message: str(error.message as AttrValue) };
+}
+
+/**
+ * Classifier input from a log record made into a span: where its event keeps status, error text,
+ * error type and errno (schema/log-events.ts), else the semantic conventions' `exception.*`,
+ * `error.type`, `http.response.status_code`, else its body.
+ */
+export function classifierInputFromLog(span: DecodedSpan): ClassifierInput {
+  const a = span.attributes;
+  const event = span.log?.eventName ?? null;
+  const shape = event !== null && Object.hasOwn(LOG_ERROR_EVENTS, event) ? LOG_ERROR_EVENTS[event] : undefined;
+  const text = str(firstPresent(a, shape?.message)) ?? str(a[ATTR.exceptionMessage]) ?? str(a['error.message']) ?? span.statusMessage;
+  const provider = providerErrorInText(text);
+  return {
+    code: str(a[ATTR.errorType]),
+    exceptionType: str(firstPresent(a, shape?.errorType)) ?? str(a[ATTR.exceptionType]),
+    message: provider?.message ?? text,
+    httpStatus: num(firstPresent(a, shape?.httpStatus)) ?? num(a[ATTR.httpStatus]) ?? num(a['http.status_code']),
+    upstreamType: provider?.type ?? null,
+    upstreamCode: provider?.code ?? null,
+    errno: str(firstPresent(a, shape?.errno)),
+  };
+}
+
 function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | null, model: string | null, scrub: Scrubber): EnrichedError {
-  const input = classifierInputFromSpan(span, spanType);
+  const input = span.log ? classifierInputFromLog(span) : classifierInputFromSpan(span, spanType);
   const explicit = input.code && isCatalogCode(input.code) ? input.code : null;
   const { code, rule } = explicit ? { code: explicit, rule: 'explicit-code' } : classify({ ...input, code: null });
   const entry = getCatalogEntry(code)!;
   // A foreign `error.type` (e.g. "java.net.SocketTimeoutException") is still worth keeping as the type.
   const exceptionType = input.exceptionType ?? (input.code && !explicit ? input.code : null);
   const technical = input.message ? scrub.text(input.message).slice(0, 4000) : null;
-  const exception = [...span.events].reverse().find((e) => e.name === 'exception');
-  const stack = str(exception?.attributes[ATTR.exceptionStacktrace]);
+  const stack = str(lastException(span)?.attributes[ATTR.exceptionStacktrace] ?? span.attributes[ATTR.exceptionStacktrace]);
   return {
     id: `${span.traceId}:${span.spanId}`,
     code,
@@ -208,17 +281,23 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
   };
 }
 
-/** Enrich the spans of one request, sharing one scrub memo. */
-export function enrichSpans(spans: DecodedSpan[]): EnrichedSpan[] {
-  const scrub = new Scrubber();
+/** Enrich the spans of one request, sharing one scrub memo; `storePrompts` is FAULTLINE_STORE_PROMPTS. */
+export function enrichSpans(spans: DecodedSpan[], options: { storePrompts?: boolean } = {}): EnrichedSpan[] {
+  const scrub = new Scrubber(options.storePrompts ?? false);
   return spans.map((span) => enrichSpan(span, scrub));
+}
+
+/** A log event whose body is the prompt itself (GenAI `gen_ai.user.message`). */
+function promptBody(span: DecodedSpan, scrub: Scrubber): boolean {
+  const event = span.log?.eventName;
+  return !scrub.keepPrompts && event !== undefined && event !== null && PROMPT_BODY_EVENTS.has(event);
 }
 
 export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()): EnrichedSpan {
   const a = span.attributes;
   const spanType = spanTypeOf(span);
-  const provider = str(a[ATTR.genAiProvider]) ?? str(span.resource[ATTR.genAiProvider]);
-  const model = str(a[ATTR.genAiModel]);
+  const provider = resolveProvider(a, span.resource);
+  const model = resolveModel(a, span.resource);
   const isError = span.statusCode === 2 || spanType === 'error';
   const stateValue = spanType === 'status' ? a[ATTR.sessionState] : undefined;
   const stuckAfter = num(a[ATTR.sessionStuckAfterMs]);
@@ -233,7 +312,7 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
   }
   return {
     span,
-    sessionId: sessionIdOf(a, span.resource),
+    sessionId: resolveSessionId(a, span.resource)?.slice(0, 256) ?? null,
     service: clip(str(span.resource[ATTR.serviceName]), 256) ?? 'unknown_service',
     spanType,
     startUs: nsToUs(span.startTimeUnixNano),
@@ -244,11 +323,11 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
       timeUnixNano: e.timeUnixNano.toString(),
       attributes: scrub.attributes(e.attributes),
     })),
-    statusMessage: span.statusMessage ? scrub.text(span.statusMessage) : null,
+    statusMessage: !span.statusMessage ? null : promptBody(span, scrub) ? PROMPT_NOT_STORED : scrub.text(span.statusMessage),
     state: isSessionState(stateValue) ? stateValue : null,
     stateMessage: spanType === 'status' ? str(scrubbed[ATTR.sessionStatusMessage]) : null,
     stuckAfterMs: stuckAfter !== null && stuckAfter > 0 ? Math.round(stuckAfter) : null,
-    agent: str(a[ATTR.genAiAgent]),
+    agent: resolveAgent(a, span.resource),
     provider,
     model,
     outputText: str(scrubbed[ATTR.outputText]),

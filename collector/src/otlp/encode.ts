@@ -21,19 +21,22 @@ export function contentTypeFor(format: OtlpFormat): string {
   return format === 'protobuf' ? PROTOBUF_CONTENT_TYPE : JSON_CONTENT_TYPE;
 }
 
+/** partial_success's count field in OTLP-JSON, per signal (the protobuf field number is 1 for all). */
+export type RejectedKey = 'rejectedSpans' | 'rejectedLogRecords' | 'rejectedDataPoints';
+
 /**
- * ExportTraceServiceResponse. Full success leaves partial_success unset (empty protobuf body,
- * `{}` in JSON); rejected spans or a warning message fill partial_success{rejected_spans = 1,
- * error_message = 2} — an answer the client must not retry.
+ * Export{Trace,Logs,Metrics}ServiceResponse. Full success leaves partial_success unset (empty
+ * protobuf body, `{}` in JSON); rejected items or a warning message fill partial_success
+ * {rejected_<items> = 1, error_message = 2} — an answer the client must not retry.
  */
-export function encodeExportResponse(outcome: ExportOutcome, format: OtlpFormat): EncodedBody {
+export function encodeExportResponse(outcome: ExportOutcome, format: OtlpFormat, rejectedKey: RejectedKey = 'rejectedSpans'): EncodedBody {
   const rejected = Math.max(0, Math.trunc(outcome.rejectedSpans));
   const message = outcome.errorMessage ?? '';
   const partial = rejected > 0 || message !== '';
   if (format === 'json') {
     if (!partial) return { contentType: JSON_CONTENT_TYPE, body: '{}' };
     const partialSuccess: Record<string, string> = {};
-    if (rejected > 0) partialSuccess.rejectedSpans = String(rejected); // int64 → decimal string in OTLP-JSON
+    if (rejected > 0) partialSuccess[rejectedKey] = String(rejected); // int64 → decimal string in OTLP-JSON
     if (message) partialSuccess.errorMessage = message;
     return { contentType: JSON_CONTENT_TYPE, body: JSON.stringify({ partialSuccess }) };
   }

@@ -1,4 +1,5 @@
-export { decodeTraceRequest, type OtlpFormat } from './decode.ts';
+export { decodeLogsRequest, decodeTraceRequest, type OtlpFormat } from './decode.ts';
+export { countMetricDataPoints } from './count-metrics.ts';
 export { decompressBody, parseContentType } from './body.ts';
 export {
   contentTypeFor,
@@ -12,4 +13,4 @@ export {
   type ExportOutcome,
 } from './encode.ts';
 export { OtlpDecodeError, PayloadTooLargeError, UnsupportedEncodingError } from './errors.ts';
-export type { AttrValue, Attributes, DecodedEvent, DecodedSpan, DecodeResult, RejectedSpan } from './types.ts';
+export type { AttrValue, Attributes, DecodedEvent, DecodedLogRecord, DecodedSpan, DecodeResult, LogDecodeResult, RejectedSpan } from './types.ts';
