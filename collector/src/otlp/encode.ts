@@ -102,3 +102,21 @@ export function encodeStatus(status: { code: number; message: string }, format: 
   if (status.message) w.uint32((2 << 3) | 2).string(status.message);
   return { contentType: PROTOBUF_CONTENT_TYPE, body: w.finish() };
 }
+
+/**
+ * google.rpc.Status{code 1, message 2, details 3} carrying one google.rpc.RetryInfo{retry_delay 1:
+ * Duration{seconds 1}} as an Any{type_url 1, value 2}: the `grpc-status-details-bin` trailer with
+ * which an OTLP/gRPC server tells a client it may retry RESOURCE_EXHAUSTED, and after how long.
+ */
+export function encodeRetryStatus(code: number, message: string, retryAfterSeconds: number): Uint8Array {
+  const retryInfo = protobuf.Writer.create();
+  retryInfo.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 0).int64(Math.max(0, Math.ceil(retryAfterSeconds))).ldelim();
+  const w = protobuf.Writer.create();
+  if (code !== 0) w.uint32((1 << 3) | 0).int32(code);
+  if (message) w.uint32((2 << 3) | 2).string(message);
+  w.uint32((3 << 3) | 2).fork();
+  w.uint32((1 << 3) | 2).string('type.googleapis.com/google.rpc.RetryInfo');
+  w.uint32((2 << 3) | 2).bytes(retryInfo.finish());
+  w.ldelim();
+  return w.finish();
+}

@@ -4,6 +4,7 @@ export { decompressBody, parseContentType } from './body.ts';
 export {
   contentTypeFor,
   encodeExportResponse,
+  encodeRetryStatus,
   encodeStatus,
   grpcCodeForHttpStatus,
   GrpcCode,
@@ -11,6 +12,7 @@ export {
   PROTOBUF_CONTENT_TYPE,
   type EncodedBody,
   type ExportOutcome,
+  type RejectedKey,
 } from './encode.ts';
 export { OtlpDecodeError, PayloadTooLargeError, UnsupportedEncodingError } from './errors.ts';
 export type { AttrValue, Attributes, DecodedEvent, DecodedLogRecord, DecodedSpan, DecodeResult, LogDecodeResult, RejectedSpan } from './types.ts';
