@@ -213,7 +213,8 @@ function firstPresent(a: Attributes, keys: readonly string[] | undefined): AttrV
 /**
  * A provider's error body inside an error text: OpenAI/Codex `{"error":{"code","message"}}` or a
  * Responses API `response.failed` event `{"response":{"error":{…}}}`, Anthropic
- * `{"type":"error","error":{"type","message"}}`, possibly after a prefix such as "429 ".
+ * `{"type":"error","error":{"type","message"}}`, Google `{"error":{"code":429,"status":"RESOURCE_EXHAUSTED"}}`,
+ * possibly after a prefix such as "429 " or "got status: 429 Too Many Requests. ".
  */
 export function providerErrorInText(text: string | null): { code: string | null; type: string | null; message: string | null } | null {
   if (text === null) return null;
@@ -227,11 +228,12 @@ export function providerErrorInText(text: string | null): { code: string | null;
     return null;
   }
   const obj = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+  const word = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v : null);
   const root = obj(doc);
   const error = obj(root?.error) ?? obj(obj(root?.response)?.error);
   if (!error) return null;
-  const type = str(error.type as AttrValue);
-  return { code: str(error.code as AttrValue), type: type === 'error' ? null : type, message: str(error.message as AttrValue) };
+  const type = word(error.type);
+  return { code: word(error.code), type: (type !== 'error' ? type : null) ?? word(error.status), message: word(error.message) };
 }
 
 /**

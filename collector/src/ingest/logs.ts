@@ -5,7 +5,7 @@
  *
  * - id: log records have no id of their own, so the row's span id (and, when the record was not
  *   emitted inside a span, its trace id) is a SHA-256 digest of everything the record says —
- *   resource, scope, times, severity, event name, body, attributes, trace context. A batch sent
+ *   resource, scope, time, severity, event name, body, attributes, trace context. A batch sent
  *   again (exporter retry, spool replay, the same record over gRPC and HTTP) lands on the same
  *   key and is stored once; two records identical in every field are one record.
  * - trace: the record's own trace id when it has one (so a trace search finds it), the span it
@@ -53,8 +53,9 @@ export function logRecordsToSpans(records: DecodedLogRecord[], receivedAt: Date 
       .update(
         [
           rec.scopeName ?? '',
-          rec.timeUnixNano.toString(),
-          rec.observedTimeUnixNano.toString(),
+          // The observed time is the SDK's emit time, or a pipeline's receive time: only when the
+          // record has no time of its own does it tell two records apart.
+          (rec.timeUnixNano || rec.observedTimeUnixNano).toString(),
           String(rec.severityNumber),
           rec.severityText ?? '',
           rec.eventName ?? '',
