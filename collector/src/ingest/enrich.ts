@@ -286,7 +286,45 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
 /** Enrich the spans of one request, sharing one scrub memo; `storePrompts` is FAULTLINE_STORE_PROMPTS. */
 export function enrichSpans(spans: DecodedSpan[], options: { storePrompts?: boolean } = {}): EnrichedSpan[] {
   const scrub = new Scrubber(options.storePrompts ?? false);
-  return spans.map((span) => enrichSpan(span, scrub));
+  const enriched = spans.map((span) => enrichSpan(span, scrub));
+  markPropagatedErrors(enriched);
+  return enriched;
+}
+
+/** How far up a span's ancestors an error is followed (a cycle of bad parent ids must end). */
+const MAX_ANCESTORS = 64;
+
+/**
+ * One failure, one occurrence, for producers that record an error on every span it passes
+ * through: the Vercel AI SDK records a failed call on `ai.generateText.doGenerate` and again on
+ * `ai.generateText`, OpenInference on every LangChain run it unwinds. An ERROR span whose
+ * descendant in the same request already recorded the same exception, or which says nothing of
+ * its own (status ERROR alone), keeps its code but counts no new occurrence — what the SDK's
+ * `faultline.error.propagated` says explicitly. (A parent exported in a later request than its
+ * child is not matched; the SDK and the batch span processors export them together.)
+ */
+function markPropagatedErrors(spans: EnrichedSpan[]): void {
+  let errors = 0;
+  for (const s of spans) if (s.error && !s.errorPropagated) errors++;
+  if (errors < 2) return;
+  const byId = new Map<string, EnrichedSpan>();
+  for (const s of spans) byId.set(`${s.span.traceId}:${s.span.spanId}`, s);
+  for (const child of spans) {
+    const err = child.error;
+    if (!err || child.errorPropagated) continue;
+    let parentId = child.span.parentSpanId;
+    for (let depth = 0; parentId !== null && depth < MAX_ANCESTORS; depth++) {
+      const parent = byId.get(`${child.span.traceId}:${parentId}`);
+      if (!parent) break;
+      const pe = parent.error;
+      if (pe && parent !== child) {
+        const same = pe.exceptionType === err.exceptionType && pe.technicalMessage === err.technicalMessage;
+        const saysNothing = pe.exceptionType === null && pe.technicalMessage === null && pe.upstreamStatus === null;
+        if (same || saysNothing) parent.errorPropagated = true;
+      }
+      parentId = parent.span.parentSpanId;
+    }
+  }
 }
 
 /** A log event whose body is the prompt itself (GenAI `gen_ai.user.message`). */
