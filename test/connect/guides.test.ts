@@ -55,7 +55,7 @@ describe('connect guides', () => {
    */
   async function emit(what: string, session: string, env: Record<string, string>) {
     const clean = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('OTEL_')).map((k) => [k, '']));
-    const optIn = what === 'claude-code' ? { OTEL_METRICS_EXPORTER: 'none', OTEL_TRACES_EXPORTER: 'none' } : {};
+    const optIn: Record<string, string> = what === 'claude-code' ? { OTEL_METRICS_EXPORTER: 'none', OTEL_TRACES_EXPORTER: 'none' } : {};
     const child = runTs(path.join(REPO_ROOT, 'test/connect/emitter.ts'), { ...clean, ...optIn, ...env, EMIT: what, EMIT_SESSION: session });
     await child.line(/^emitted$/, 60_000);
     expect((await child.exited).code).toBe(0);

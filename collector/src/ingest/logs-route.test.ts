@@ -11,7 +11,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ATTR } from '@faultline/schema';
+import { ATTR, SPAN } from '@faultline/schema';
 import { STORAGES, startTestCollector } from '../testing.ts';
 import type { RunningCollector } from '../server.ts';
 
@@ -100,5 +100,44 @@ describe('OTLP logs and metrics over HTTP', () => {
       expect((await post(path, new Uint8Array(gzipSync(Buffer.alloc(80 * 1024 * 1024))), { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' })).status).toBe(413);
     }
     expect((await post('/v1/logs', logsBody('http-log-after', 'protobuf'), { 'content-type': 'application/x-protobuf' })).status).toBe(200);
+  });
+});
+
+describe('log events as signs of life', () => {
+  let collector: RunningCollector;
+  beforeAll(async () => {
+    collector = await startTestCollector(STORAGES[0], { sweepIntervalMs: 200 });
+  });
+  afterAll(async () => collector?.close());
+
+  it('clear a stuck session, like a heartbeat span would', async () => {
+    const id = 'log-life-1';
+    const status = {
+      resourceSpans: [{ scopeSpans: [{ spans: [{
+        traceId: '8b8efff798038103d269b633813fc60c', spanId: '8000000000000001', name: SPAN.status, kind: 1,
+        startTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n), endTimeUnixNano: String(BigInt(Date.now()) * 1_000_000n),
+        attributes: [
+          { key: ATTR.sessionId, value: { stringValue: id } },
+          { key: ATTR.sessionState, value: { stringValue: 'running' } },
+          { key: ATTR.sessionStuckAfterMs, value: { intValue: '1000' } },
+        ],
+      }] }] }],
+    };
+    const json = { 'content-type': 'application/json' };
+    expect((await fetch(`${collector.url}/v1/traces`, { method: 'POST', headers: json, body: JSON.stringify(status) })).status).toBe(200);
+    const stuck = async () => (await collector.deps.store.query<{ stuck: boolean }>('select stuck from sessions where id = $1', [id]))[0].stuck;
+    const deadline = Date.now() + 10_000;
+    while (!(await stuck()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await stuck()).toBe(true);
+    // An agent CLI's next event (here Claude Code's api_request) says the session is alive.
+    const event = {
+      resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'claude-code' } }] }, scopeLogs: [{ logRecords: [{
+        timeUnixNano: String(BigInt(Date.now()) * 1_000_000n),
+        body: { stringValue: 'claude_code.api_request' },
+        attributes: [{ key: 'session.id', value: { stringValue: id } }, { key: 'event.name', value: { stringValue: 'api_request' } }],
+      }] }] }],
+    };
+    expect((await fetch(`${collector.url}/v1/logs`, { method: 'POST', headers: json, body: JSON.stringify(event) })).status).toBe(200);
+    expect(await stuck()).toBe(false);
   });
 });

@@ -90,6 +90,36 @@ describe('decodeLogsRequest', () => {
     expect(rejected).toEqual([{ reason: 'resourceLogs[0].scopeLogs[0].logRecords[0]: trace id must be 32 hex characters, got "abc"' }]);
   });
 
+  it('answers every truncation and random mutation of a valid request with OtlpDecodeError or records, nothing else', () => {
+    const proto = ProtobufLogsSerializer.serializeRequest(records)!;
+    let truncations = 0;
+    for (let cut = 1; cut < proto.length; cut++) {
+      try {
+        decodeLogsRequest(proto.subarray(0, cut), 'protobuf');
+      } catch (err) {
+        if (!(err instanceof OtlpDecodeError)) throw err;
+        truncations++;
+      }
+    }
+    expect(truncations).toBe(proto.length - 1);
+    let seed = 0x10c5;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    let decoded = 0;
+    for (let i = 0; i < 1000; i++) {
+      const input = Uint8Array.from(proto);
+      for (let f = 0; f < 1 + Math.floor(random() * 4); f++) input[Math.floor(random() * input.length)] = Math.floor(random() * 256);
+      for (const read of [() => decodeLogsRequest(input, 'protobuf'), () => countMetricDataPoints(input, 'protobuf')]) {
+        try {
+          read();
+          decoded++;
+        } catch (err) {
+          if (!(err instanceof OtlpDecodeError)) throw new Error(`input ${i} threw ${String(err)}`, { cause: err });
+        }
+      }
+    }
+    expect(decoded).toBeGreaterThan(0);
+  });
+
   it('names where a truncated or mistyped body broke', () => {
     const proto = ProtobufLogsSerializer.serializeRequest(records)!;
     expect(() => decodeLogsRequest(proto.slice(0, proto.length - 5), 'protobuf')).toThrow(OtlpDecodeError);
