@@ -60,7 +60,8 @@ export const ATTR = {
  *   1. the span's (or log record's) own attributes, in the order of each list;
  *   2. the resource's attributes, in the same order;
  *   3. for the agent CLIs, what their `service.name` implies (SERVICE_DEFAULTS).
- * Empty strings do not count. The collector reads only these lists; add a producer here.
+ * Within one set of attributes the lists' order decides, and a session id inside a JSON attribute
+ * (SESSION_ID_JSON_ALIASES) counts only when no plain alias is there. Empty strings do not count. The collector reads only these lists; add a producer here.
  */
 
 /** Session id: `session.id` first, then other instrumentations' names for the same thing. */
@@ -147,13 +148,9 @@ function text(v: unknown): string | null {
   return null;
 }
 
-function firstOf(keys: readonly string[], attrs: AttrBag, resource: AttrBag): string | null {
+function firstIn(keys: readonly string[], bag: AttrBag): string | null {
   for (const key of keys) {
-    const v = text(attrs[key]);
-    if (v !== null) return v;
-  }
-  for (const key of keys) {
-    const v = text(resource[key]);
+    const v = text(bag[key]);
     if (v !== null) return v;
   }
   return null;
@@ -170,20 +167,41 @@ function jsonField(raw: unknown, field: string): string | null {
   }
 }
 
-function serviceDefault(resource: AttrBag) {
-  const service = resource[ATTR.serviceName];
-  return typeof service === 'string' && Object.hasOwn(SERVICE_DEFAULTS, service) ? SERVICE_DEFAULTS[service] : undefined;
+/** The session, provider, model and agent one attribute bag (a span's, or a resource's) names. */
+export interface AliasFacts {
+  sessionId: string | null;
+  provider: string | null;
+  model: string | null;
+  agent: string | null;
 }
 
-export function resolveSessionId(attrs: AttrBag, resource: AttrBag): string | null {
-  const plain = firstOf(SESSION_ID_ALIASES, attrs, resource);
-  if (plain !== null) return plain;
-  for (const { key, field } of SESSION_ID_JSON_ALIASES) {
-    const v = jsonField(attrs[key], field) ?? jsonField(resource[key], field);
-    if (v !== null) return v;
+/** What one bag says by the alias lists, without defaults (a resource's is worth computing once per request). */
+export function aliasFactsOf(bag: AttrBag): AliasFacts {
+  let sessionId = firstIn(SESSION_ID_ALIASES, bag);
+  if (sessionId === null) {
+    for (const { key, field } of SESSION_ID_JSON_ALIASES) if ((sessionId = jsonField(bag[key], field)) !== null) break;
   }
-  return null;
+  const provider = firstIn(PROVIDER_ALIASES, bag);
+  return { sessionId, provider: provider === null ? null : normalizeProvider(provider), model: firstIn(MODEL_ALIASES, bag), agent: firstIn(AGENT_ALIASES, bag) };
 }
+
+/** The precedence: the span's (or record's) own attributes, then its resource's, then its service's defaults. */
+export function resolveAliases(own: AliasFacts, resource: AliasFacts, serviceName: unknown): AliasFacts {
+  const defaults = typeof serviceName === 'string' && Object.hasOwn(SERVICE_DEFAULTS, serviceName) ? SERVICE_DEFAULTS[serviceName] : undefined;
+  return {
+    sessionId: own.sessionId ?? resource.sessionId,
+    provider: own.provider ?? resource.provider ?? defaults?.provider ?? null,
+    model: own.model ?? resource.model,
+    agent: own.agent ?? resource.agent ?? defaults?.agent ?? null,
+  };
+}
+
+const resolve = (attrs: AttrBag, resource: AttrBag) => resolveAliases(aliasFactsOf(attrs), aliasFactsOf(resource), resource[ATTR.serviceName]);
+
+export const resolveSessionId = (attrs: AttrBag, resource: AttrBag): string | null => resolve(attrs, resource).sessionId;
+export const resolveProvider = (attrs: AttrBag, resource: AttrBag): string | null => resolve(attrs, resource).provider;
+export const resolveModel = (attrs: AttrBag, resource: AttrBag): string | null => resolve(attrs, resource).model;
+export const resolveAgent = (attrs: AttrBag, resource: AttrBag): string | null => resolve(attrs, resource).agent;
 
 /** The provider as a GenAI `gen_ai.provider.name` value where it is one we know, else as sent. */
 export function normalizeProvider(value: string): string {
@@ -197,19 +215,6 @@ export function normalizeProvider(value: string): string {
     if (Object.hasOwn(PROVIDER_IDS, head)) return PROVIDER_IDS[head];
   }
   return value.trim();
-}
-
-export function resolveProvider(attrs: AttrBag, resource: AttrBag): string | null {
-  const sent = firstOf(PROVIDER_ALIASES, attrs, resource);
-  return sent !== null ? normalizeProvider(sent) : (serviceDefault(resource)?.provider ?? null);
-}
-
-export function resolveModel(attrs: AttrBag, resource: AttrBag): string | null {
-  return firstOf(MODEL_ALIASES, attrs, resource);
-}
-
-export function resolveAgent(attrs: AttrBag, resource: AttrBag): string | null {
-  return firstOf(AGENT_ALIASES, attrs, resource) ?? serviceDefault(resource)?.agent ?? null;
 }
 
 /**

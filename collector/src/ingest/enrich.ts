@@ -20,12 +20,11 @@ import {
   isSessionState,
   REDACTED,
   renderUserMessage,
-  resolveAgent,
-  resolveModel,
-  resolveProvider,
-  resolveSessionId,
+  aliasFactsOf,
+  resolveAliases,
   scrubAttributes,
   scrubSecrets,
+  type AliasFacts,
   type CatalogEntry,
   type ClassifierInput,
   type SessionState,
@@ -121,6 +120,7 @@ export class Scrubber {
   private readonly secretKeys = new Map<string, boolean>();
   private readonly promptKeys = new Map<string, boolean>();
   private readonly shared = new WeakMap<Attributes, Attributes>();
+  private readonly resources = new WeakMap<Attributes, AliasFacts>();
 
   /** `keepPrompts`: FAULTLINE_STORE_PROMPTS; otherwise prompt attributes are replaced before scrubbing. */
   constructor(readonly keepPrompts = false) {}
@@ -143,6 +143,16 @@ export class Scrubber {
       this.shared.set(attrs, out);
     }
     return out;
+  }
+
+  /** What a resource says about session, provider, model and agent: once per resource object. */
+  resourceFacts(resource: Attributes): AliasFacts {
+    let facts = this.resources.get(resource);
+    if (facts === undefined) {
+      facts = aliasFactsOf(resource);
+      this.resources.set(resource, facts);
+    }
+    return facts;
   }
 
   text(s: string): string {
@@ -336,8 +346,8 @@ function promptBody(span: DecodedSpan, scrub: Scrubber): boolean {
 export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()): EnrichedSpan {
   const a = span.attributes;
   const spanType = spanTypeOf(span);
-  const provider = resolveProvider(a, span.resource);
-  const model = resolveModel(a, span.resource);
+  const facts = resolveAliases(aliasFactsOf(a), scrub.resourceFacts(span.resource), span.resource[ATTR.serviceName]);
+  const { provider, model } = facts;
   const isError = span.statusCode === 2 || spanType === 'error';
   const stateValue = spanType === 'status' ? a[ATTR.sessionState] : undefined;
   const stuckAfter = num(a[ATTR.sessionStuckAfterMs]);
@@ -352,7 +362,7 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
   }
   return {
     span,
-    sessionId: resolveSessionId(a, span.resource)?.slice(0, 256) ?? null,
+    sessionId: facts.sessionId?.slice(0, 256) ?? null,
     service: clip(str(span.resource[ATTR.serviceName]), 256) ?? 'unknown_service',
     spanType,
     startUs: nsToUs(span.startTimeUnixNano),
@@ -367,7 +377,7 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
     state: isSessionState(stateValue) ? stateValue : null,
     stateMessage: spanType === 'status' ? str(scrubbed[ATTR.sessionStatusMessage]) : null,
     stuckAfterMs: stuckAfter !== null && stuckAfter > 0 ? Math.round(stuckAfter) : null,
-    agent: resolveAgent(a, span.resource),
+    agent: facts.agent,
     provider,
     model,
     outputText: str(scrubbed[ATTR.outputText]),
