@@ -31,7 +31,7 @@ export interface LogErrorEvent {
   /** An error class or type name (read as the exception type). */
   errorType?: readonly string[];
   errno?: readonly string[];
-  /** How many attempts were made (kept on the occurrence's attributes). */
+  /** How many attempts were made: shown with the error text ("… (attempt 11)"). */
   attempt?: readonly string[];
 }
 

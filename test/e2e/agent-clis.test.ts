@@ -61,7 +61,8 @@ describe.each(STORAGES)('agent CLIs over OTLP logs on $name', (storage) => {
       ]);
       const error = timeline[3].error!;
       expect(error).toMatchObject({ code: RATE_LIMIT, upstreamStatus: 429, upstreamType: 'rate_limit_error', service: 'claude-code' });
-      expect(error.technicalMessage).toContain('exceed the rate limit for your organization');
+      // The provider's own words out of the error text, and how often Claude Code tried.
+      expect(error.technicalMessage).toBe('This request would exceed the rate limit for your organization of 80,000 input tokens per minute. (attempt 11)');
       expect(error.attributes).toMatchObject({ attempt: 11, 'event.name': 'api_error' });
       // Prompt text is not stored unless the operator allows it; its length is.
       expect(timeline[0].details).toMatchObject({ prompt: PROMPT_NOT_STORED, prompt_length: 34 });

@@ -246,6 +246,12 @@ export function providerErrorInText(text: string | null): { code: string | null;
   return { code: word(error.code), type: (type !== 'error' ? type : null) ?? word(error.status), message: word(error.message) };
 }
 
+/** Where the record's event keeps its error facts, when schema/log-events.ts knows the event. */
+function logShape(span: DecodedSpan) {
+  const event = span.log?.eventName ?? null;
+  return event !== null && Object.hasOwn(LOG_ERROR_EVENTS, event) ? LOG_ERROR_EVENTS[event] : undefined;
+}
+
 /**
  * Classifier input from a log record made into a span: where its event keeps status, error text,
  * error type and errno (schema/log-events.ts), else the semantic conventions' `exception.*`,
@@ -253,8 +259,7 @@ export function providerErrorInText(text: string | null): { code: string | null;
  */
 export function classifierInputFromLog(span: DecodedSpan): ClassifierInput {
   const a = span.attributes;
-  const event = span.log?.eventName ?? null;
-  const shape = event !== null && Object.hasOwn(LOG_ERROR_EVENTS, event) ? LOG_ERROR_EVENTS[event] : undefined;
+  const shape = logShape(span);
   const text = str(firstPresent(a, shape?.message)) ?? str(a[ATTR.exceptionMessage]) ?? str(a['error.message']) ?? span.statusMessage;
   const provider = providerErrorInText(text);
   return {
@@ -275,7 +280,10 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
   const entry = getCatalogEntry(code)!;
   // A foreign `error.type` (e.g. "java.net.SocketTimeoutException") is still worth keeping as the type.
   const exceptionType = input.exceptionType ?? (input.code && !explicit ? input.code : null);
-  const technical = input.message ? scrub.text(input.message).slice(0, 4000) : null;
+  // A CLI that retried says how often (Claude Code: 11 once its retries are exhausted); support reads it here.
+  const attempt = span.log ? num(firstPresent(span.attributes, logShape(span)?.attempt)) : null;
+  const message = input.message && attempt !== null && attempt > 1 ? `${input.message} (attempt ${attempt})` : input.message;
+  const technical = message ? scrub.text(message).slice(0, 4000) : null;
   const stack = str(lastException(span)?.attributes[ATTR.exceptionStacktrace] ?? span.attributes[ATTR.exceptionStacktrace]);
   return {
     id: `${span.traceId}:${span.spanId}`,
