@@ -23,6 +23,7 @@ import {
   aliasFactsOf,
   resolveAliases,
   scrubAttributes,
+  scrubIdentifier,
   scrubSecrets,
   type AliasFacts,
   type CatalogEntry,
@@ -51,6 +52,8 @@ export interface EnrichedError {
 
 export interface EnrichedSpan {
   span: DecodedSpan;
+  /** The span's name, scrubbed, as stored (`span.name` is what arrived). */
+  name: string;
   sessionId: string | null;
   service: string;
   spanType: SpanType;
@@ -113,10 +116,11 @@ const httpStatusOrNull = (v: number | null | undefined): number | null =>
  * and was most of the enrichment cost; within a request the same values repeat on every span
  * (session id, agent, model, tenant tags, an exception message on the span and in its event), so
  * each distinct string is scrubbed once. The memo lives as long as the request's spans, so it is
- * bounded by the body size. Same result as scrubAttributes/scrubSecrets.
+ * bounded by the body size. Same result as scrubAttributes/scrubSecrets/scrubIdentifier.
  */
 export class Scrubber {
   private readonly texts = new Map<string, string>();
+  private readonly identifiers = new Map<string, string>();
   private readonly secretKeys = new Map<string, boolean>();
   private readonly promptKeys = new Map<string, boolean>();
   private readonly shared = new WeakMap<Attributes, Attributes>();
@@ -164,19 +168,34 @@ export class Scrubber {
     return out;
   }
 
+  /** Ids and keys: a secret in them becomes a tag, so distinct ones stay distinct. */
+  identifier(s: string): string {
+    let out = this.identifiers.get(s);
+    if (out === undefined) {
+      out = scrubIdentifier(s);
+      this.identifiers.set(s, out);
+    }
+    return out;
+  }
+
+  textOrNull(s: string | null | undefined): string | null {
+    return s === null || s === undefined ? null : this.text(s);
+  }
+
   attributes(attrs: Attributes): Attributes {
     const out: Attributes = {};
-    for (const key in attrs) {
-      const value = attrs[key];
-      let secret = this.secretKeys.get(key);
+    for (const rawKey in attrs) {
+      const key = this.identifier(rawKey);
+      const value = attrs[rawKey];
+      let secret = this.secretKeys.get(rawKey);
       if (secret === undefined) {
-        secret = isSecretKey(key);
-        this.secretKeys.set(key, secret);
+        secret = isSecretKey(rawKey);
+        this.secretKeys.set(rawKey, secret);
       }
       if (secret && value !== null && value !== undefined && value !== '') out[key] = REDACTED;
-      else if (value !== null && value !== undefined && value !== '' && this.isPrompt(key)) out[key] = PROMPT_NOT_STORED;
+      else if (value !== null && value !== undefined && value !== '' && this.isPrompt(rawKey)) out[key] = PROMPT_NOT_STORED;
       else if (typeof value === 'string') out[key] = this.text(value);
-      else if (value !== null && typeof value === 'object') out[key] = scrubAttributes({ [key]: value })[key] as AttrValue;
+      else if (value !== null && typeof value === 'object') out[key] = Object.values(scrubAttributes({ v: value }))[0] as AttrValue;
       else out[key] = value;
     }
     return out;
@@ -279,24 +298,27 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
   const { code, rule } = explicit ? { code: explicit, rule: 'explicit-code' } : classify({ ...input, code: null });
   const entry = getCatalogEntry(code)!;
   // A foreign `error.type` (e.g. "java.net.SocketTimeoutException") is still worth keeping as the type.
-  const exceptionType = input.exceptionType ?? (input.code && !explicit ? input.code : null);
+  const rawType = input.exceptionType ?? (input.code && !explicit ? input.code : null);
+  const exceptionType = rawType ? scrub.text(rawType).slice(0, 256) : null;
   // A CLI that retried says how often (Claude Code: 11 once its retries are exhausted); support reads it here.
   const attempt = span.log ? num(firstPresent(span.attributes, logShape(span)?.attempt)) : null;
   const message = input.message && attempt !== null && attempt > 1 ? `${input.message} (attempt ${attempt})` : input.message;
   const technical = message ? scrub.text(message).slice(0, 4000) : null;
   const stack = str(lastException(span)?.attributes[ATTR.exceptionStacktrace] ?? span.attributes[ATTR.exceptionStacktrace]);
+  const explicitFingerprint = str(span.attributes[ATTR.errorFingerprint]);
   return {
     id: `${span.traceId}:${span.spanId}`,
     code,
     entry,
     message: renderUserMessage(entry, { provider, model }),
     technicalMessage: technical,
-    exceptionType: exceptionType ? exceptionType.slice(0, 256) : null,
+    exceptionType,
     stacktrace: stack ? scrub.text(stack).slice(0, 16_000) : null,
-    fingerprint: clip(str(span.attributes[ATTR.errorFingerprint]), 128) ?? fingerprint({ code, exceptionType, message: technical ?? '' }),
-    timeoutKind: clip(input.timeoutKind, 64) ?? entry.timeoutKind ?? null,
+    fingerprint:
+      clip(explicitFingerprint === null ? null : scrub.identifier(explicitFingerprint), 128) ?? fingerprint({ code, exceptionType, message: technical ?? '' }),
+    timeoutKind: clip(scrub.textOrNull(input.timeoutKind), 64) ?? entry.timeoutKind ?? null,
     upstreamStatus: httpStatusOrNull(input.httpStatus),
-    upstreamType: input.upstreamType ?? null,
+    upstreamType: scrub.textOrNull(input.upstreamType),
     rule,
   };
 }
@@ -351,11 +373,33 @@ function promptBody(span: DecodedSpan, scrub: Scrubber): boolean {
   return !scrub.keepPrompts && event !== undefined && event !== null && PROMPT_BODY_EVENTS.has(event);
 }
 
+/**
+ * enrichSpans for the ingest route: it yields to the event loop every `sliceMs`, so one large
+ * request (64 MiB of adversarial strings scrub in seconds, linear or not) cannot stall every
+ * other client, the API and /healthz. One span is the unit; a span's cost is bounded by its size.
+ */
+export async function enrichSpansYielding(spans: DecodedSpan[], options: { storePrompts?: boolean } = {}, sliceMs = 10): Promise<EnrichedSpan[]> {
+  const scrub = new Scrubber(options.storePrompts ?? false);
+  const out: EnrichedSpan[] = [];
+  let sliceStart = performance.now();
+  for (const span of spans) {
+    out.push(enrichSpan(span, scrub));
+    if (performance.now() - sliceStart > sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+  markPropagatedErrors(out);
+  return out;
+}
+
 export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()): EnrichedSpan {
   const a = span.attributes;
   const spanType = spanTypeOf(span);
   const facts = resolveAliases(aliasFactsOf(a), scrub.resourceFacts(span.resource), span.resource[ATTR.serviceName]);
-  const { provider, model } = facts;
+  // Every field that is stored or served is scrubbed, names and ids included.
+  const provider = scrub.textOrNull(facts.provider);
+  const model = scrub.textOrNull(facts.model);
   const isError = span.statusCode === 2 || spanType === 'error';
   const stateValue = spanType === 'status' ? a[ATTR.sessionState] : undefined;
   const stuckAfter = num(a[ATTR.sessionStuckAfterMs]);
@@ -370,14 +414,15 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
   }
   return {
     span,
-    sessionId: facts.sessionId?.slice(0, 256) ?? null,
-    service: clip(str(span.resource[ATTR.serviceName]), 256) ?? 'unknown_service',
+    name: scrub.text(span.name),
+    sessionId: facts.sessionId === null ? null : scrub.identifier(facts.sessionId).slice(0, 256),
+    service: clip(scrub.textOrNull(str(span.resource[ATTR.serviceName])), 256) ?? 'unknown_service',
     spanType,
     startUs: nsToUs(span.startTimeUnixNano),
     endUs: nsToUs(span.endTimeUnixNano),
     attributes: scrubbed,
     events: span.events.map((e) => ({
-      name: e.name,
+      name: scrub.text(e.name),
       timeUnixNano: e.timeUnixNano.toString(),
       attributes: scrub.attributes(e.attributes),
     })),
@@ -385,7 +430,7 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
     state: isSessionState(stateValue) ? stateValue : null,
     stateMessage: spanType === 'status' ? str(scrubbed[ATTR.sessionStatusMessage]) : null,
     stuckAfterMs: stuckAfter !== null && stuckAfter > 0 ? Math.round(stuckAfter) : null,
-    agent: facts.agent,
+    agent: scrub.textOrNull(facts.agent),
     provider,
     model,
     outputText: str(scrubbed[ATTR.outputText]),

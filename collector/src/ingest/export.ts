@@ -8,7 +8,7 @@ import type { Config } from '../config.ts';
 import { countMetricDataPoints, decodeLogsRequest, decodeTraceRequest, type OtlpFormat } from '../otlp/index.ts';
 import type { RejectedKey } from '../otlp/encode.ts';
 import type { RejectedSpan } from '../otlp/types.ts';
-import { enrichSpans } from './enrich.ts';
+import { enrichSpansYielding } from './enrich.ts';
 import { logRecordsToSpans } from './logs.ts';
 import type { IngestPipeline } from './pipeline.ts';
 
@@ -58,7 +58,8 @@ export class OtlpExport {
     } else {
       ({ spans, rejected } = decodeTraceRequest(body, format));
     }
-    const stored = await this.pipeline.submit(enrichSpans(spans, { storePrompts: this.config.storePrompts }));
+    // Enrichment yields to the event loop, so one huge request cannot stall the other clients.
+    const stored = await this.pipeline.submit(await enrichSpansYielding(spans, { storePrompts: this.config.storePrompts }));
     this.pipeline.stats.spansRejected += rejected.length;
     const reasons = [...new Set(rejected.map((r) => r.reason)), ...stored.reasons];
     const count = rejected.length + stored.rejected;

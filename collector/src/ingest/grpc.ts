@@ -12,6 +12,8 @@
  * decoded (not retryable), UNAUTHENTICATED for a missing or wrong key (`authorization: Bearer`
  * or `x-faultline-key` metadata), RESOURCE_EXHAUSTED / UNAVAILABLE with a google.rpc.RetryInfo
  * under back-pressure (retryable after the delay it names), partial success for refused items.
+ * The HTTP edge's browser-origin checks (security.ts) have nothing to guard here: a web page
+ * cannot make a gRPC call (fetch gives it neither raw HTTP/2 nor trailers).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config.ts';
