@@ -68,7 +68,8 @@ export interface ErrorClassification {
   signal: string | null;
 }
 
-export type TimelineKind = 'status' | 'heartbeat' | 'turn' | 'tool' | 'error' | 'span';
+/** `log`: an OpenTelemetry log event (an agent CLI's prompt, API request, tool result, …). */
+export type TimelineKind = 'status' | 'heartbeat' | 'turn' | 'tool' | 'error' | 'span' | 'log';
 
 export interface TimelineItem {
   kind: TimelineKind;
