@@ -33,22 +33,25 @@ export interface LogErrorEvent {
   errno?: readonly string[];
   /** How many attempts were made: shown with the error text ("… (attempt 11)"). */
   attempt?: readonly string[];
+  /** The event reports a call to the model provider: evidence for the classifier's provider codes. */
+  providerCall?: true;
 }
 
 export const LOG_ERROR_EVENTS: Readonly<Record<string, LogErrorEvent>> = {
-  'claude_code.api_error': { message: ['error'], httpStatus: ['status_code'], attempt: ['attempt'] },
+  'claude_code.api_error': { message: ['error'], httpStatus: ['status_code'], attempt: ['attempt'], providerCall: true },
   'claude_code.internal_error': { errorType: ['error_name'], errno: ['error_code'] },
   'gemini_cli.api_error': {
     message: ['error', 'error.message'],
     httpStatus: ['http.status_code', 'status_code'],
     errorType: ['error.type', 'error_type'],
+    providerCall: true,
   },
   'gemini_cli.chat.content_retry_failure': { errorType: ['final_error_type'], attempt: ['total_attempts'] },
-  'codex.api_request': { errorWhen: 'error.message', message: ['error.message'], httpStatus: ['http.response.status_code'], attempt: ['attempt'] },
-  'codex.sse_event': { errorWhen: 'error.message', message: ['error.message'] },
+  'codex.api_request': { errorWhen: 'error.message', message: ['error.message'], httpStatus: ['http.response.status_code'], attempt: ['attempt'], providerCall: true },
+  'codex.sse_event': { errorWhen: 'error.message', message: ['error.message'], providerCall: true },
   'codex.websocket_event': { errorWhen: 'error.message', message: ['error.message'] },
   'codex.websocket_request': { errorWhen: 'error.message', message: ['error.message'] },
-  'gen_ai.client.operation.exception': {},
+  'gen_ai.client.operation.exception': { providerCall: true },
 };
 
 /** SeverityNumber ERROR (17) and above: ERROR, ERROR2–4, FATAL, FATAL2–4. */

@@ -202,7 +202,13 @@ describe('log records', () => {
     const [internal] = enrichSpans(
       logRecordsToSpans([{ ...logRecord, body: 'claude_code.internal_error', attributes: { 'session.id': 'c-1', 'event.name': 'internal_error', error_name: 'Error', error_code: 'ECONNRESET' }, resource: { 'service.name': 'claude-code' } }]),
     );
-    expect(internal.error).toMatchObject({ code: 'AGT-PROVIDER-TIMEOUT', exceptionType: 'Error' });
+    // The CLI's own internal error names no provider call: a dropped connection there is not blamed on Anthropic.
+    expect(internal.error).toMatchObject({ code: 'AGT-WORKER-UNKNOWN', exceptionType: 'Error' });
+    const [timedOut] = enrichSpans(
+      logRecordsToSpans([{ ...logRecord, body: 'claude_code.api_error', attributes: { 'session.id': 'c-1', 'event.name': 'api_error', error: 'Request timed out.', status_code: 'undefined', attempt: 11 }, resource: { 'service.name': 'claude-code' } }]),
+    );
+    expect(timedOut.error).toMatchObject({ code: 'AGT-PROVIDER-TIMEOUT' });
+    expect(timedOut.error?.message).toMatch(/Anthropic/);
   });
 });
 

@@ -286,7 +286,15 @@ function logShape(span: DecodedSpan) {
 export function classifierInputFromLog(span: DecodedSpan, provider: string | null): ClassifierInput {
   const a = span.attributes;
   const shape = logShape(span);
-  const base = classifierInputFromAttributes({ name: span.name, scope: span.scopeName, statusMessage: span.statusMessage, attributes: a, resource: span.resource });
+  // A provider-call event (an API error of a CLI) reads like a client span of that provider.
+  const base = classifierInputFromAttributes({
+    name: span.log?.eventName ?? span.name,
+    kind: shape?.providerCall ? 'client' : null,
+    scope: span.scopeName,
+    statusMessage: span.statusMessage,
+    attributes: a,
+    resource: span.resource,
+  });
   const text = str(firstPresent(a, shape?.message)) ?? str(a[ATTR.exceptionMessage]) ?? str(a['error.message']) ?? span.statusMessage;
   const body = providerErrorInText(text);
   return {
@@ -297,8 +305,8 @@ export function classifierInputFromLog(span: DecodedSpan, provider: string | nul
     upstreamType: body?.type ?? base.upstreamType,
     upstreamCode: body?.code ?? base.upstreamCode,
     errno: str(firstPresent(a, shape?.errno)) ?? base.errno,
-    // A CLI's API error event is a provider call by definition; its provider comes from the alias table.
-    providerName: base.providerName ?? (shape ? provider : null),
+    // The CLI's provider comes from the alias table (its service name) when the event does not name one.
+    providerName: base.providerName ?? (shape?.providerCall ? provider : null),
   };
 }
 
