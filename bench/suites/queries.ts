@@ -96,7 +96,7 @@ const QUERIES: [key: string, label: string, path: (rand: () => number, sessions:
 async function measure(store: Store, sessions: number, calls: number): Promise<Record<string, { p50: number; p95: number }>> {
   const config = testConfig();
   const pipeline = new IngestPipeline(store, config);
-  const preparer = new RequestPreparer({ maxBodyBytes: config.maxBodyBytes, limits: config.otlpLimits });
+  const preparer = new RequestPreparer({ limits: config.otlpLimits });
   const health = new StorageHealth(store.kind, null, { probeTimeoutMs: config.dbProbeTimeoutMs });
   const app = createApp({
     config, store, pipeline, preparer, events: new EventBus(), health, lifecycle: { draining: false, inFlight: 0 },

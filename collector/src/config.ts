@@ -5,8 +5,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RUNNING_WALLCLOCK_MS, DEFAULT_STUCK_THRESHOLDS_MS } from '@faultline/schema';
+import { BUILTIN_CODES, type CodeBook, type OperatorRules } from '@faultline/schema/operator-rules';
 import { StartupError } from './errors.ts';
 import { DEFAULT_OTLP_LIMITS, type OtlpLimits } from './otlp/limits.ts';
+import { loadOperatorRules } from './rules-file.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -20,6 +22,19 @@ const positiveInt = (min: number, max: number) =>
 const flag = z
   .enum(['0', '1', 'true', 'false', 'yes', 'no', ''], { error: 'must be 1 or 0 (true/false)' })
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const grpcPort = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    if (/^(off|none|false)$/i.test(v)) return null;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n > 65535) {
+      ctx.addIssue({ code: 'custom', message: 'must be a port number (0 for any free port) or "off"' });
+      return z.NEVER;
+    }
+    return n;
+  });
 
 const keyList = z
   .string()
@@ -41,6 +56,9 @@ const originList = list.pipe(
 
 const envSchema = z.object({
   PORT: positiveInt(0, 65535).default(4318),
+  // OTLP/gRPC: Claude Code's quick start and Gemini CLI send here by default. Unset: 4317, or any
+  // free port when PORT is 0 (so test and embedded collectors never fight over 4317).
+  FAULTLINE_GRPC_PORT: grpcPort.optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
     .string()
@@ -99,6 +117,10 @@ const envSchema = z.object({
   FAULTLINE_DB_PROBE_TIMEOUT_MS: positiveInt(50, 60_000).default(600),
   // SIGTERM: requests in flight get this long to finish before their connections are closed.
   FAULTLINE_SHUTDOWN_TIMEOUT_MS: positiveInt(0, 600_000).default(10_000),
+  // Operator classification rules (JSON or YAML), evaluated before the built-in ones.
+  FAULTLINE_RULES: z.string().min(1).optional(),
+  // Prompt text in spans and log events is replaced by a marker unless the operator opts in.
+  FAULTLINE_STORE_PROMPTS: flag.default(false),
 });
 
 /** Every environment variable the collector reads (README's configuration table documents each). */
@@ -106,6 +128,8 @@ export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
 
 export interface Config {
   port: number;
+  /** OTLP/gRPC port; null when turned off. */
+  grpcPort: number | null;
   host: string;
   databaseUrl: string | null;
   dataDir: string;
@@ -129,6 +153,9 @@ export interface Config {
   dbStatementTimeoutMs: number;
   dbProbeTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** Operator rules and codes from FAULTLINE_RULES; null when unset. */
+  rules: OperatorRules | null;
+  storePrompts: boolean;
 }
 
 /** Parse the environment. Throws StartupError naming each bad variable. */
@@ -143,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   const config: Config = {
     port: e.PORT,
+    grpcPort: e.FAULTLINE_GRPC_PORT !== undefined ? e.FAULTLINE_GRPC_PORT : e.PORT === 0 ? 0 : 4317,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL ?? null,
     dataDir: path.resolve(e.FAULTLINE_DATA_DIR),
@@ -177,6 +205,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbStatementTimeoutMs: e.FAULTLINE_DB_STATEMENT_TIMEOUT_MS,
     dbProbeTimeoutMs: e.FAULTLINE_DB_PROBE_TIMEOUT_MS,
     shutdownTimeoutMs: e.FAULTLINE_SHUTDOWN_TIMEOUT_MS,
+    rules: e.FAULTLINE_RULES === undefined ? null : loadOperatorRules(e.FAULTLINE_RULES),
+    storePrompts: e.FAULTLINE_STORE_PROMPTS,
   };
   if (!isLoopback(config.host) && !config.allowInsecure && (config.ingestKeys.length === 0 || !config.apiToken)) {
     throw new StartupError(
@@ -191,7 +221,15 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.');
 }
 
-/** A config for tests and embedding: defaults plus overrides, no environment read. */
+/** The deployment's catalog: built-in codes plus the operator's own from FAULTLINE_RULES. */
+export function codesOf(config: Pick<Config, 'rules'>): CodeBook {
+  return config.rules?.codes ?? BUILTIN_CODES;
+}
+
+/**
+ * A config for tests and embedding: defaults plus overrides, no environment read. gRPC is off
+ * unless asked for (`grpcPort: 0`): parallel test collectors must not compete for 4317.
+ */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({}), ...overrides };
+  return { ...loadConfig({}), grpcPort: null, ...overrides };
 }

@@ -1,15 +1,17 @@
 /**
- * Wires storage, the ingest pipeline, the watchdog and the app, and serves it. Used by `npm start`
- * (main.ts), by tests (port 0) and by scripts that embed a collector.
+ * Wires storage, the ingest pipeline, the watchdog and the app, and serves it over HTTP and, unless
+ * FAULTLINE_GRPC_PORT is off, OTLP/gRPC. Used by `npm start` (main.ts), by tests (port 0) and by
+ * scripts that embed a collector.
  */
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve, type ServerType } from '@hono/node-server';
-import type { Config } from './config.ts';
+import { codesOf, type Config } from './config.ts';
 import { createApp, type CollectorDeps } from './app.ts';
 import { EventBus } from './events.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
 import { RequestPreparer } from './ingest/prepare.ts';
+import { startGrpcServer, type GrpcServer } from './ingest/grpc.ts';
 import { openStore, type Store } from './store/db.ts';
 import { startWatchdog } from './sessions/watchdog.ts';
 import { loadErrorsByIds, loadSessionsByIds } from './sessions/rows.ts';
@@ -24,6 +26,8 @@ const DRAIN_GRACE_MS = 300;
 export interface RunningCollector {
   url: string;
   port: number;
+  /** OTLP/gRPC port, null when gRPC is off. */
+  grpcPort: number | null;
   deps: CollectorDeps;
   close(): Promise<void>;
 }
@@ -37,11 +41,11 @@ export function buildCollector(config: Config, store: Store): { deps: CollectorD
   const publishWritten = async (result: BatchWriteResult) => {
     if (events.size === 0) return;
     const errorIds = result.newErrors.map((s) => s.error!.id);
-    for (const error of await loadErrorsByIds(store.db, errorIds)) events.publish({ type: 'error', error });
+    for (const error of await loadErrorsByIds(store.db, errorIds, codesOf(config))) events.publish({ type: 'error', error });
     for (const session of await loadSessionsByIds(store.db, result.sessionIds)) events.publish({ type: 'session', session });
   };
   const pipeline = new IngestPipeline(store, config, publishWritten, health);
-  const preparer = new RequestPreparer({ maxBodyBytes: config.maxBodyBytes, limits: config.otlpLimits });
+  const preparer = new RequestPreparer({ limits: config.otlpLimits });
   const deps: CollectorDeps = { config, store, pipeline, preparer, events, health, lifecycle: { draining: false, inFlight: 0 }, metrics };
   const stopWatchdog = startWatchdog(
     store,
@@ -77,33 +81,54 @@ export async function startCollector(config: Config, options: { store?: Store } 
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const closeHttp = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+  // Drain. New requests (on open connections, and on new ones while we still listen) are answered
+  // 503 + Retry-After + Connection: close; the requests in flight finish and their writes commit;
+  // live streams end. Only then does the listener close — closing it first would cut idle
+  // keep-alive connections that a client is just sending on (a reset). After
+  // FAULTLINE_SHUTDOWN_TIMEOUT_MS whatever is still open is cut.
+  const drainHttp = async () => {
+    const lifecycle = deps.lifecycle;
+    lifecycle.draining = true;
+    deps.events.close();
+    const deadline = Date.now() + config.shutdownTimeoutMs;
+    while (lifecycle.inFlight > 0 && Date.now() < deadline) await sleep(20);
+    // Requests already sent on open connections get their 503 before those close.
+    await sleep(Math.min(DRAIN_GRACE_MS, Math.max(0, deadline - Date.now())));
+    const http = server as unknown as { closeAllConnections(): void };
+    await new Promise<void>((resolve) => {
+      const cut = setTimeout(() => http.closeAllConnections(), Math.max(0, deadline - Date.now()));
+      server.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
+    });
+  };
+  let grpcServer: GrpcServer | null = null;
+  if (config.grpcPort !== null) {
+    try {
+      grpcServer = await startGrpcServer(config, deps.pipeline, deps.preparer, config.grpcPort);
+    } catch (err) {
+      await closeHttp();
+      await stop();
+      await store.close();
+      throw err;
+    }
+  }
   let closing: Promise<void> | null = null;
   return {
     url: `http://${host}:${port}`,
     port,
+    grpcPort: grpcServer?.port ?? null,
     deps,
     close() {
       closing ??= (async () => {
-        // Drain. New requests (on open connections, and on new ones while we still listen) are
-        // answered 503 + Retry-After + Connection: close; the requests in flight finish and their
-        // writes commit; live streams end. Only then does the listener close — closing it first
-        // would cut idle keep-alive connections that a client is just sending on (a reset). After
-        // FAULTLINE_SHUTDOWN_TIMEOUT_MS whatever is still open is cut.
-        const lifecycle = deps.lifecycle;
-        lifecycle.draining = true;
-        deps.events.close();
-        const deadline = Date.now() + config.shutdownTimeoutMs;
-        while (lifecycle.inFlight > 0 && Date.now() < deadline) await sleep(20);
-        // Requests already sent on open connections get their 503 before those close.
-        await sleep(Math.min(DRAIN_GRACE_MS, Math.max(0, deadline - Date.now())));
-        const http = server as unknown as { closeAllConnections(): void };
-        await new Promise<void>((resolve) => {
-          const cut = setTimeout(() => http.closeAllConnections(), Math.max(0, deadline - Date.now()));
-          server.close(() => {
-            clearTimeout(cut);
-            resolve();
-          });
-        });
+        // Drain HTTP (below) and gRPC (calls in flight finish) together, then finish queued writes and close the database.
+        await Promise.all([drainHttp(), grpcServer?.close()]);
         await stop();
         await store.close();
       })();

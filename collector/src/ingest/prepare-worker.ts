@@ -1,4 +1,4 @@
-/** Worker-thread entry of RequestPreparer (prepare.ts): decode and enrich one big request. */
-import { prepareAndPost } from './prepare.ts';
+/** Worker-thread entry of RequestPreparer (prepare.ts): decode one big request. */
+import { decodeAndPost } from './prepare.ts';
 
-export default prepareAndPost;
+export default decodeAndPost;

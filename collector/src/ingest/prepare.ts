@@ -1,10 +1,12 @@
 /**
- * From an OTLP request body to enriched spans ready for the pipeline, for every OTLP route.
- * Decompression runs on libuv's thread pool; a body that is big once decompressed is decoded and
- * enriched in a worker thread (piscina), so /healthz and the API keep answering while a maximum-size
- * request is read. The worker sends the spans back in slices, so taking them in never blocks the
- * event loop for long either. Small bodies, the usual case, stay on the event loop: the round trip
- * and the copy would cost more than decoding them.
+ * Decoding OTLP traces and logs with the request limits (otlp/limits.ts), off the event loop when
+ * it is heavy, for every OTLP path (HTTP and gRPC, through export.ts). A body that is big once
+ * decompressed is decoded in a worker thread (piscina), so /healthz and the API keep answering
+ * while a maximum-size request is read (JSON.parse of 64 MiB alone takes ~0.5 s); the worker sends
+ * the spans back in slices, so taking them in never blocks the event loop for long either. Small
+ * bodies, the usual case, are decoded on the event loop: the round trip and the copy would cost
+ * more. Enrichment stays on the event loop, in 10 ms slices (enrichSpansYielding), because the
+ * operator's rules are compiled there.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -12,58 +14,75 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { FaultlineError } from '../errors.ts';
-import { decodeTraceRequest, decompressBody, type OtlpFormat } from '../otlp/index.ts';
+import { decodeLogsRequest, decodeTraceRequest, type OtlpFormat } from '../otlp/index.ts';
 import type { OtlpLimits } from '../otlp/limits.ts';
-import { enrichSpansYielding, type EnrichedSpan } from './enrich.ts';
+import type { DecodedSpan } from '../otlp/types.ts';
+import { logRecordsToSpans } from './logs.ts';
 
-/** Decompressed bodies up to this size are decoded on the event loop (~10 ms of work at most). */
+/** Decompressed bodies up to this size are decoded on the event loop (a few ms of work). */
 export const INLINE_BODY_BYTES = 512 * 1024;
-/** Spans per message from the worker: each takes ~5 ms to receive. */
+/** Spans per message from the worker: each takes a few ms to receive. */
 const SLICE_SPANS = 1000;
 /** The worker's heap: a request that needs more is refused (413) instead of taking the collector down. */
 const WORKER_HEAP_MB = 1536;
 /** Requests waiting for the worker before ingest answers 429. */
 const MAX_QUEUED_REQUESTS = 8;
+const MAX_REASONS = 5;
 
-export interface PreparedRequest {
-  spans: EnrichedSpan[];
-  /** Spans refused by the decoder or the limits, answered as OTLP partial success. */
+export type DecodedSignal = 'traces' | 'logs';
+
+export interface DecodedRequest {
+  /** Spans, or log records as spans (ingest/logs.ts). */
+  spans: DecodedSpan[];
+  /** Log records read (logs only). */
+  records: number;
+  /** Items refused by the decoder or the limits, answered as OTLP partial success. */
   rejectedCount: number;
   /** Distinct reasons for them, the first few (for the partial-success message). */
   rejectReasons: string[];
-  /** What the limits cut without rejecting a span. */
+  /** What the limits cut without rejecting an item. */
   warnings: string[];
 }
 
-export interface PrepareTask {
+export interface DecodeTask {
+  signal: DecodedSignal;
   body: Uint8Array;
   format: OtlpFormat;
   limits: OtlpLimits;
-  /** Arrival time of the request: the reference for clamping span times. */
-  nowMs: number;
+  /** Arrival time of the request (log records without a time take it). */
+  receivedAtMs: number;
 }
 
-const MAX_REASONS = 5;
-
-/** Decode and enrich on the current thread (inline, and inside the worker); enrichment yields every 10 ms. */
-export async function prepareTraces(task: PrepareTask): Promise<PreparedRequest> {
-  const { spans, rejected, warnings } = decodeTraceRequest(task.body, task.format, task.limits);
+/** Decode on the current thread (inline, and inside the worker). */
+export function decodeRequest(task: DecodeTask): DecodedRequest {
+  let spans: DecodedSpan[];
+  let records = 0;
+  let rejected;
+  let warnings;
+  if (task.signal === 'logs') {
+    const decoded = decodeLogsRequest(task.body, task.format, task.limits);
+    records = decoded.records.length;
+    spans = logRecordsToSpans(decoded.records, new Date(task.receivedAtMs));
+    ({ rejected, warnings } = decoded);
+  } else {
+    ({ spans, rejected, warnings } = decodeTraceRequest(task.body, task.format, task.limits));
+  }
   const reasons = new Set<string>();
   for (const r of rejected) {
     if (reasons.size >= MAX_REASONS) break;
     reasons.add(r.reason);
   }
-  return { spans: await enrichSpansYielding(spans, 10, task.nowMs), rejectedCount: rejected.length, rejectReasons: [...reasons], warnings };
+  return { spans, records, rejectedCount: rejected.length, rejectReasons: [...reasons], warnings };
 }
 
 /** What the worker posts on the task's port: slices of spans, then the summary. */
-export type WorkerMessage = { spans: EnrichedSpan[] } | { done: Omit<PreparedRequest, 'spans'> };
+export type WorkerMessage = { spans: DecodedSpan[] } | { done: Omit<DecodedRequest, 'spans'> };
 
-/** The worker's side: prepare, then post the spans in slices and the summary last. */
-export async function prepareAndPost(task: PrepareTask & { port: MessagePort }): Promise<void> {
+/** The worker's side: decode, then post the spans in slices and the summary last. */
+export function decodeAndPost(task: DecodeTask & { port: MessagePort }): void {
   const { port, ...rest } = task;
   try {
-    const { spans, ...summary } = await prepareTraces(rest);
+    const { spans, ...summary } = decodeRequest(rest);
     for (let i = 0; i < spans.length; i += SLICE_SPANS) port.postMessage({ spans: spans.slice(i, i + SLICE_SPANS) } satisfies WorkerMessage);
     port.postMessage({ done: summary } satisfies WorkerMessage);
   } finally {
@@ -74,12 +93,7 @@ export async function prepareAndPost(task: PrepareTask & { port: MessagePort }):
 /** The request was too big to decode within the worker's memory: it can never succeed (413). */
 export class RequestTooHeavyError extends FaultlineError {
   constructor(cause: unknown) {
-    super(
-      'payload_too_large',
-      413,
-      `The request needs more than the collector's ${WORKER_HEAP_MB} MiB decoding memory; send smaller batches.`,
-      { cause },
-    );
+    super('payload_too_large', 413, `The request needs more than the collector's ${WORKER_HEAP_MB} MiB decoding memory; send smaller batches.`, { cause });
   }
 }
 
@@ -100,23 +114,24 @@ function workerFile(): string {
 export class RequestPreparer {
   private pool: Piscina | null = null;
 
-  constructor(private readonly options: { maxBodyBytes: number; limits: OtlpLimits }) {}
+  constructor(private readonly options: { limits: OtlpLimits }) {}
 
-  /** Undo Content-Encoding, decode and enrich; throws the otlp/ errors (400/413/415) and the two above. */
-  async traces(raw: Uint8Array, contentEncoding: string | undefined, format: OtlpFormat): Promise<PreparedRequest> {
-    const nowMs = Date.now();
-    const body = await decompressBody(raw, contentEncoding, this.options.maxBodyBytes);
-    const task: PrepareTask = { body, format, limits: this.options.limits, nowMs };
-    if (body.byteLength <= INLINE_BODY_BYTES) return prepareTraces(task);
+  /**
+   * Decode a (decompressed) traces or logs body within the limits; throws OtlpDecodeError (400)
+   * and the two errors above.
+   */
+  async decode(signal: DecodedSignal, body: Uint8Array, format: OtlpFormat): Promise<DecodedRequest> {
+    const task: DecodeTask = { signal, body, format, limits: this.options.limits, receivedAtMs: Date.now() };
+    if (body.byteLength <= INLINE_BODY_BYTES) return decodeRequest(task);
     return this.inWorker(task);
   }
 
-  private async inWorker(task: PrepareTask): Promise<PreparedRequest> {
+  private async inWorker(task: DecodeTask): Promise<DecodedRequest> {
     const pool = this.workerPool();
     if (pool.queueSize >= MAX_QUEUED_REQUESTS) throw new DecoderBusyError();
     const { port1, port2 } = new MessageChannel();
-    const spans: EnrichedSpan[] = [];
-    const summary = new Promise<Omit<PreparedRequest, 'spans'>>((resolve) => {
+    const spans: DecodedSpan[] = [];
+    const summary = new Promise<Omit<DecodedRequest, 'spans'>>((resolve) => {
       port1.on('message', (m: WorkerMessage) => {
         if ('done' in m) resolve(m.done);
         else for (const s of m.spans) spans.push(s);
@@ -128,7 +143,6 @@ export class RequestPreparer {
       await pool.run({ ...task, body, port: port2 }, { transferList: [port2, body.buffer as ArrayBuffer] });
       return { spans, ...(await summary) };
     } catch (err) {
-      if (err instanceof FaultlineError) throw err;
       if ((err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') throw new RequestTooHeavyError(err);
       throw err;
     } finally {

@@ -1,7 +1,9 @@
 import { decodeJsonTraceRequest } from './decode-json.ts';
+import { decodeJsonLogsRequest } from './decode-logs-json.ts';
+import { decodeProtobufLogsRequest } from './decode-logs-protobuf.ts';
 import { decodeProtobufTraceRequest } from './decode-protobuf.ts';
 import { DEFAULT_OTLP_LIMITS, RequestBudget, type OtlpLimits } from './limits.ts';
-import type { DecodeResult } from './types.ts';
+import type { DecodeResult, LogDecodeResult } from './types.ts';
 
 export type OtlpFormat = 'protobuf' | 'json';
 
@@ -16,4 +18,10 @@ export type OtlpFormat = 'protobuf' | 'json';
 export function decodeTraceRequest(body: Uint8Array, format: OtlpFormat, limits: OtlpLimits = DEFAULT_OTLP_LIMITS): DecodeResult {
   const budget = new RequestBudget(limits);
   return format === 'protobuf' ? decodeProtobufTraceRequest(body, budget) : decodeJsonTraceRequest(body, budget);
+}
+
+/** The same for an ExportLogsServiceRequest: records, the ones refused (bad ids, limits), and the cuts. */
+export function decodeLogsRequest(body: Uint8Array, format: OtlpFormat, limits: OtlpLimits = DEFAULT_OTLP_LIMITS): LogDecodeResult {
+  const budget = new RequestBudget(limits);
+  return format === 'protobuf' ? decodeProtobufLogsRequest(body, budget) : decodeJsonLogsRequest(body, budget);
 }
