@@ -70,9 +70,16 @@ describe('StorageHealth', () => {
   it('does not take a busy event loop for a frozen database', async () => {
     // The probe is a real round trip over loopback; right after sending, this thread is kept busy
     // longer than the probe timeout, so the answer is waiting in the socket when the timer fires.
-    const echo = net.createServer((s) => s.on('data', (d) => s.write(d)));
+    const peers: net.Socket[] = [];
+    const echo = net.createServer((s) => {
+      peers.push(s);
+      // A reset at teardown is expected, not an error of the test.
+      s.on('error', () => {});
+      s.on('data', (d) => s.write(d));
+    });
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
     const socket = net.connect((echo.address() as net.AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => {});
     await new Promise((r) => socket.once('connect', r));
     let busyProbes = 0;
     const probe = () =>
@@ -92,8 +99,9 @@ describe('StorageHealth', () => {
       expect(health.stats.trips).toBe(0);
     } finally {
       health.stop();
-      socket.destroy();
-      echo.close();
+      socket.end();
+      for (const p of peers) p.end();
+      await new Promise((r) => echo.close(r));
     }
   });
 
