@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import { and, desc, eq, gte, isNotNull, sql } from 'drizzle-orm';
-import { errors } from '@faultline/schema/db';
+import { errors } from '../store/tables/index.ts';
 import { CATALOG, getCatalogEntry, type CatalogEntry, type CodeWithStats, type ErrorGroup, type Session } from '@faultline/schema';
 import type { CollectorDeps } from '../app.ts';
 import { FaultlineError } from '../errors.ts';

@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { errorGroups, errors } from '@faultline/schema/db';
+import { errorGroups, errors } from '../store/tables/index.ts';
 import { CATEGORIES, getCatalogEntry, type Category, type ErrorGroup, type ErrorOccurrence, type Page } from '@faultline/schema';
 import type { CollectorDeps } from '../app.ts';
 import { FaultlineError } from '../errors.ts';

@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import { and, count, desc, eq, gte, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { errors, sessions } from '@faultline/schema/db';
+import { errors, sessions } from '../store/tables/index.ts';
 import { CATEGORIES, getCatalogEntry, type Category, type Overview, type OverviewBucket } from '@faultline/schema';
 import type { CollectorDeps } from '../app.ts';
 import { WINDOWS, parseQuery, windowParam } from './params.ts';

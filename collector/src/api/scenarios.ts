@@ -12,7 +12,7 @@
 import { Hono } from 'hono';
 import { desc } from 'drizzle-orm';
 import { z } from 'zod';
-import { scenarioRuns } from '@faultline/schema/db';
+import { scenarioRuns } from '../store/tables/index.ts';
 import {
   SCENARIOS,
   SESSION_STATES,

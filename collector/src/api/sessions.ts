@@ -6,7 +6,7 @@
 import { Hono } from 'hono';
 import { and, desc, eq, getTableColumns, inArray, isNull, like, ne, or, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { errors, sessions, spans } from '@faultline/schema/db';
+import { errors, sessions, spans } from '../store/tables/index.ts';
 import {
   ATTR,
   SESSION_STATES,

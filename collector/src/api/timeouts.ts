@@ -6,7 +6,7 @@
 import { Hono } from 'hono';
 import { and, desc, eq, gte, isNotNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { errors } from '@faultline/schema/db';
+import { errors } from '../store/tables/index.ts';
 import { TIMEOUT_KINDS, type Session, type TimeoutStat } from '@faultline/schema';
 import type { CollectorDeps } from '../app.ts';
 import { loadSessionsByIds } from '../sessions/rows.ts';
