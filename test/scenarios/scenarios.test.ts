@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCENARIOS, type ScenarioRunResult, type ScenarioWithLastRun } from '@faultline/schema';
 import { STORAGES, startTestCollector } from '../../collector/src/testing.ts';
 import type { RunningCollector } from '../../collector/src/server.ts';
-import { CollectorClient } from './api-client.ts';
-import { formatTable, runScenarios } from './runner.ts';
+import { CollectorClient } from '../../scenarios/src/api-client.ts';
+import { formatTable, runScenarios } from '../../scenarios/src/runner.ts';
 
 describe.each(STORAGES)('documented scenarios on $name', (storage) => {
   let collector: RunningCollector;

@@ -13,7 +13,7 @@ import type { ScenarioRunStatus } from '@faultline/schema';
 import { FaultlineError } from '../errors.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const RUNNER_ENTRY = fileURLToPath(new URL('../../../test/scenarios/run-cli.ts', import.meta.url));
+export const RUNNER_ENTRY = fileURLToPath(new URL('../../../scenarios/src/cli.ts', import.meta.url));
 
 /** Enough of the runner's output to show its table and its last error. */
 const OUTPUT_TAIL_CHARS = 8000;
