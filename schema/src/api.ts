@@ -1,150 +1,391 @@
-/** JSON shapes of the collector's query API (DESIGN §6). The dashboard and scripts build on them. */
-import type { SessionState, StuckKind } from './states.ts';
-import type { Category, Retryable } from './catalog-types.ts';
+/**
+ * The collector's query API (docs/design.md, "API"): every request and response as a zod shape.
+ * The collector validates its inputs and outputs with them, the typed `hc` client and the
+ * dashboard read the types they infer, so a shape is written once. A bad request value becomes
+ * a 400 whose message starts with the parameter's name (`limit: must be at most 500`).
+ *
+ * Pure: zod only, no node:* imports; the dashboard bundles the parts it uses.
+ */
+import { z } from 'zod';
+import { CATEGORIES, RETRYABLE } from './catalog-types.ts';
+import { isCatalogCode } from './catalog.ts';
+import { SESSION_STATES, STUCK_KINDS } from './states.ts';
 
-export interface LastError {
-  code: string;
-  category: Category;
-  /** The friendly user message, with {provider}/{model} filled in. */
-  message: string;
-  at: string;
-}
+// ── error envelope ────────────────────────────────────────────────────────────────────────────
 
-export interface Session {
+/**
+ * Every machine code the collector answers with, and its HTTP status. Closed: a new failure
+ * the API reports gets a code here first, so clients can switch on `error.code`.
+ */
+export const API_ERROR_STATUS = {
+  invalid_request: 400,
+  otlp_decode_failed: 400,
+  unauthorized: 401,
+  not_found: 404,
+  scenario_run_in_progress: 409,
+  payload_too_large: 413,
+  unsupported_content_encoding: 415,
+  too_many_requests: 429,
+  internal: 500,
+  startup_failed: 500,
+  unavailable: 503,
+  scenarios_unavailable: 503,
+} as const;
+export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
+export const API_ERROR_CODES = Object.keys(API_ERROR_STATUS) as [ApiErrorCode, ...ApiErrorCode[]];
+
+/** `{"error":{"code","message","requestId"}}`: every API answer that is not a success. */
+export const ApiErrorShape = z.object({
+  error: z.object({
+    code: z.enum(API_ERROR_CODES),
+    /** For people: what happened and what to do. */
+    message: z.string(),
+    /** Also in the `x-request-id` header and the collector's log line for this request. */
+    requestId: z.string().optional(),
+  }),
+});
+export type ApiError = z.infer<typeof ApiErrorShape>;
+
+// ── request values ────────────────────────────────────────────────────────────────────────────
+
+/** NUL cannot be stored in Postgres text and never appears in a real id or filter. */
+const NO_NUL = (v: string) => !v.includes('\u0000');
+
+/** A free-text filter value: trimmed, bounded, no NUL; empty means "not given". */
+export const textParam = (max = 256) =>
+  z
+    .string()
+    .trim()
+    .max(max, { error: `must be at most ${max} characters` })
+    .refine(NO_NUL, { error: 'must not contain a NUL character' })
+    .transform((v) => (v === '' ? undefined : v))
+    .optional();
+
+/** An id in a path (`/api/sessions/:id`): as stored, bounded, no NUL. */
+export const idParam = (what: string, max = 256) =>
+  z
+    .string()
+    .min(1, { error: `must be a ${what}` })
+    .max(max, { error: `must be at most ${max} characters` })
+    .refine(NO_NUL, { error: 'must not contain a NUL character' });
+
+/** `limit=`: a whole number written in decimal digits, 1…max. */
+export const limitParam = (def: number, max: number) =>
+  z
+    .string()
+    .regex(/^\s*\d{1,12}\s*$/, { error: `must be a whole number from 1 to ${max}` })
+    .transform(Number)
+    .pipe(z.number().min(1, { error: 'must be at least 1' }).max(max, { error: `must be at most ${max}` }))
+    .optional()
+    .transform((v) => v ?? def);
+
+export const flagParam = z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1');
+
+/**
+ * Keyset position: the sort time as Postgres text at microsecond precision (a JS Date would
+ * lose the microseconds and repeat or skip rows at a page boundary) and the row id.
+ */
+export interface Cursor {
+  t: string;
   id: string;
-  service: string;
-  agent: string | null;
-  provider: string | null;
-  model: string | null;
-  state: SessionState | null;
-  statusMessage: string | null;
-  stuck: boolean;
-  stuckKind: StuckKind | null;
-  stuckSince: string | null;
-  lastError: LastError | null;
-  startedAt: string;
-  lastSeenAt: string;
-  endedAt: string | null;
-  errorCount: number;
-  spanCount: number;
-  lastTraceId: string | null;
-  lastHeartbeat: { at: string; details: Record<string, unknown> } | null;
 }
 
+const CURSOR_TIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{1,6})?Z$/;
+
+/** A real instant between years 1 and 9999 (what timestamptz takes): no month 13, no February 30. */
+function isCursorTime(t: string): boolean {
+  const m = CURSOR_TIME.exec(t);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
+  if (y < 1) return false;
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, s);
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
+}
+
+const toBase64Url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const fromBase64Url = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
+
+/** The opaque `nextCursor` of a page: base64url of `[time, id]`. */
+export function encodeCursor(c: Cursor): string {
+  return toBase64Url(new TextEncoder().encode(JSON.stringify([c.t, c.id])));
+}
+
+export function decodeCursor(raw: string): Cursor | undefined {
+  try {
+    const v: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(fromBase64Url(raw)));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && isCursorTime(v[0]) && typeof v[1] === 'string' && NO_NUL(v[1]) && v[1].length <= 512) {
+      return { t: v[0], id: v[1] };
+    }
+  } catch {
+    // not base64url JSON: the issue below says what to send
+  }
+  return undefined;
+}
+
+export const cursorParam = z
+  .string()
+  .max(2048, { error: 'is not a cursor from this API' })
+  .transform((raw, ctx): Cursor | undefined => {
+    if (raw === '') return undefined;
+    const cursor = decodeCursor(raw);
+    if (cursor) return cursor;
+    ctx.addIssue({ code: 'custom', message: 'is not a cursor from this API; pass the nextCursor of the previous page' });
+    return z.NEVER;
+  })
+  .optional();
+
+/** Windows for counts and charts, with the bucket width that gives 30–50 points on a chart. */
+export const WINDOWS = {
+  '1h': { ms: 3_600_000, bucketMs: 120_000 },
+  '6h': { ms: 6 * 3_600_000, bucketMs: 600_000 },
+  '24h': { ms: 24 * 3_600_000, bucketMs: 1_800_000 },
+  '7d': { ms: 7 * 24 * 3_600_000, bucketMs: 4 * 3_600_000 },
+} as const;
+export type WindowName = keyof typeof WINDOWS;
+export const WINDOW_NAMES = Object.keys(WINDOWS) as [WindowName, ...WindowName[]];
+
+export const windowParam = z.enum(WINDOW_NAMES, { error: `must be one of ${WINDOW_NAMES.join(', ')}` }).default('24h');
+
+const enumParam = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
+
+// ── requests ──────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * `GET /api/sessions` filters; all given filters must hold.
+ * - `q`: a session id prefix (case-sensitive), or a 32-hex trace id: the sessions with any span
+ *   in that trace. Prefix, not substring: ids are searched the way they are quoted, from the
+ *   start, and an index can answer it.
+ * - `code`: sessions with at least one occurrence of the code within retention — not only those
+ *   whose last error it is ("which sessions hit billing?").
+ * - `failed`: state `error`, or no state at all with an error (plain OpenTelemetry producers).
+ * `sessionMatches` below is the same definition for one session already in hand.
+ */
+export const SessionListQueryShape = z.object({
+  state: enumParam(SESSION_STATES).optional(),
+  stuck: flagParam.optional(),
+  failed: flagParam.optional(),
+  code: textParam(64)
+    .transform((c) => c?.toUpperCase())
+    .refine((c) => c === undefined || isCatalogCode(c), { error: 'is not a code in the catalog (GET /api/codes lists them)' }),
+  service: textParam(256),
+  q: textParam(256),
+  limit: limitParam(50, 500),
+  cursor: cursorParam,
+});
+export type SessionListQuery = z.input<typeof SessionListQueryShape>;
+export type SessionFilter = Omit<z.output<typeof SessionListQueryShape>, 'limit' | 'cursor'>;
+
+export const SessionIdParamShape = z.object({ id: idParam('session id') });
+
+export const CodeParamShape = z.object({ code: idParam('catalog code', 64) });
+
+const codeFilter = textParam(64).transform((c) => c?.toUpperCase());
+
+export const ErrorListQueryShape = z.object({
+  code: codeFilter,
+  category: enumParam(CATEGORIES).optional(),
+  session: textParam(256),
+  fingerprint: textParam(256),
+  limit: limitParam(50, 500),
+  cursor: cursorParam,
+});
+
+export const GROUP_STATUSES = ['open', 'resolved', 'ignored'] as const;
+export type GroupStatus = (typeof GROUP_STATUSES)[number];
+
+export const GroupListQueryShape = z.object({
+  code: codeFilter,
+  status: enumParam(GROUP_STATUSES).optional(),
+  limit: limitParam(200, 1000),
+});
+
+export const GroupParamShape = z.object({ fingerprint: idParam('fingerprint') });
+export const GroupPatchShape = z.object({ status: enumParam(GROUP_STATUSES) });
+
+export const TimeoutsQueryShape = z.object({
+  window: windowParam,
+  kind: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9_.-]{1,64}$/, { error: 'must be a timeout kind such as heartbeat or schedule_to_start' })
+    .optional(),
+});
+
+export const OverviewQueryShape = z.object({ window: windowParam });
+
+// ── resources ─────────────────────────────────────────────────────────────────────────────────
+
+const state = z.enum(SESSION_STATES);
+const category = z.enum(CATEGORIES);
+const json = z.record(z.string(), z.unknown());
+
+export const LastErrorShape = z.object({
+  code: z.string(),
+  category,
+  /** The friendly user message, with {provider}/{model} filled in. */
+  message: z.string(),
+  at: z.string(),
+});
+export type LastError = z.infer<typeof LastErrorShape>;
+
+export const SessionShape = z.object({
+  id: z.string(),
+  service: z.string(),
+  agent: z.string().nullable(),
+  provider: z.string().nullable(),
+  model: z.string().nullable(),
+  state: state.nullable(),
+  statusMessage: z.string().nullable(),
+  stuck: z.boolean(),
+  stuckKind: z.enum(STUCK_KINDS).nullable(),
+  stuckSince: z.string().nullable(),
+  lastError: LastErrorShape.nullable(),
+  startedAt: z.string(),
+  lastSeenAt: z.string(),
+  endedAt: z.string().nullable(),
+  errorCount: z.number(),
+  spanCount: z.number(),
+  lastTraceId: z.string().nullable(),
+  lastHeartbeat: z.object({ at: z.string(), details: json }).nullable(),
+});
+export type Session = z.infer<typeof SessionShape>;
+
+/** A keyset page: pass `nextCursor` as `cursor=` for the next one; null on the last page. */
+export const PageShape = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
 
-export interface ErrorOccurrence {
-  id: string;
-  at: string;
-  sessionId: string | null;
-  traceId: string | null;
-  spanId: string | null;
-  service: string;
-  code: string;
-  category: Category;
-  title: string;
-  message: string;
-  technicalMessage: string | null;
-  exceptionType: string | null;
-  stacktrace: string | null;
-  fingerprint: string;
-  timeoutKind: string | null;
-  httpStatus: number | null;
-  upstreamStatus: number | null;
-  upstreamType: string | null;
-  retryable: Retryable;
-  attributes: Record<string, unknown>;
-}
+export const ErrorOccurrenceShape = z.object({
+  id: z.string(),
+  at: z.string(),
+  sessionId: z.string().nullable(),
+  traceId: z.string().nullable(),
+  spanId: z.string().nullable(),
+  service: z.string(),
+  code: z.string(),
+  category,
+  title: z.string(),
+  message: z.string(),
+  technicalMessage: z.string().nullable(),
+  exceptionType: z.string().nullable(),
+  stacktrace: z.string().nullable(),
+  fingerprint: z.string(),
+  timeoutKind: z.string().nullable(),
+  httpStatus: z.number().nullable(),
+  upstreamStatus: z.number().nullable(),
+  upstreamType: z.string().nullable(),
+  retryable: z.enum(RETRYABLE),
+  attributes: json,
+});
+export type ErrorOccurrence = z.infer<typeof ErrorOccurrenceShape>;
 
-export type TimelineKind = 'status' | 'heartbeat' | 'turn' | 'tool' | 'error' | 'span';
+export const TIMELINE_KINDS = ['status', 'heartbeat', 'turn', 'tool', 'error', 'span'] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 
-export interface TimelineItem {
-  kind: TimelineKind;
-  at: string;
-  endAt: string | null;
-  durationMs: number | null;
-  name: string;
-  traceId: string;
-  spanId: string;
+export const TimelineItemShape = z.object({
+  kind: z.enum(TIMELINE_KINDS),
+  at: z.string(),
+  endAt: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  name: z.string(),
+  traceId: z.string(),
+  spanId: z.string(),
   /** status: the new state; error: the code */
-  state?: SessionState | null;
-  statusMessage?: string | null;
-  code?: string | null;
-  message?: string | null;
-  statusCode: 0 | 1 | 2;
-  details: Record<string, unknown>;
-  error?: ErrorOccurrence;
-}
+  state: state.nullable().optional(),
+  statusMessage: z.string().nullable().optional(),
+  code: z.string().nullable().optional(),
+  message: z.string().nullable().optional(),
+  statusCode: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+  details: json,
+  error: ErrorOccurrenceShape.optional(),
+});
+export type TimelineItem = z.infer<typeof TimelineItemShape>;
 
-export interface SessionDetail {
-  session: Session;
-  timeline: TimelineItem[];
-}
+export const SessionDetailShape = z.object({ session: SessionShape, timeline: z.array(TimelineItemShape) });
+export type SessionDetail = z.infer<typeof SessionDetailShape>;
 
-export interface LatestOutput {
-  sessionId: string;
-  kind: 'output' | 'error' | 'none';
-  at: string | null;
-  text: string | null;
-  error: ErrorOccurrence | null;
-  state: SessionState | null;
-}
+export const LatestOutputShape = z.object({
+  sessionId: z.string(),
+  kind: z.enum(['output', 'error', 'none']),
+  at: z.string().nullable(),
+  text: z.string().nullable(),
+  error: ErrorOccurrenceShape.nullable(),
+  state: state.nullable(),
+});
+export type LatestOutput = z.infer<typeof LatestOutputShape>;
 
-export interface ErrorGroup {
-  fingerprint: string;
-  code: string;
-  category: Category;
-  title: string;
-  exceptionType: string | null;
-  sampleMessage: string;
-  firstSeen: string;
-  lastSeen: string;
-  count: number;
-  sessions: number;
-  status: 'open' | 'resolved' | 'ignored';
-}
+export const ErrorGroupShape = z.object({
+  fingerprint: z.string(),
+  code: z.string(),
+  category,
+  title: z.string(),
+  exceptionType: z.string().nullable(),
+  sampleMessage: z.string(),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  count: z.number(),
+  sessions: z.number(),
+  status: z.enum(GROUP_STATUSES),
+});
+export type ErrorGroup = z.infer<typeof ErrorGroupShape>;
 
-export interface CodeWithStats {
-  code: string;
-  category: Category;
-  title: string;
-  userMessage: string;
-  supportNote: string;
-  operatorHint: string;
-  retryable: Retryable;
-  httpStatus: number | null;
-  timeoutKind: string | null;
-  count: number;
-  sessions: number;
-  lastSeen: string | null;
-}
+export const CodeWithStatsShape = z.object({
+  code: z.string(),
+  category,
+  title: z.string(),
+  userMessage: z.string(),
+  supportNote: z.string(),
+  operatorHint: z.string(),
+  retryable: z.enum(RETRYABLE),
+  httpStatus: z.number().nullable(),
+  timeoutKind: z.string().nullable(),
+  count: z.number(),
+  sessions: z.number(),
+  lastSeen: z.string().nullable(),
+});
+export type CodeWithStats = z.infer<typeof CodeWithStatsShape>;
 
-export interface TimeoutStat {
-  kind: string;
-  count: number;
-  sessions: number;
-  lastSeen: string | null;
-  codes: string[];
-}
+/** `GET /api/codes/:code`: the entry with its counts, the sessions it hit recently and its groups. */
+export const CodeDetailShape = CodeWithStatsShape.extend({
+  /** Sessions that hit this code, most recent hit first. */
+  recentSessions: z.array(SessionShape),
+  /** The distinct problems (fingerprints) under this code. */
+  groups: z.array(ErrorGroupShape),
+});
+export type CodeDetail = z.infer<typeof CodeDetailShape>;
 
-export interface OverviewBucket {
-  at: string;
+export const TimeoutStatShape = z.object({
+  kind: z.string(),
+  count: z.number(),
+  sessions: z.number(),
+  lastSeen: z.string().nullable(),
+  codes: z.array(z.string()),
+  /** Only with `kind=`: sessions with a timeout of this kind in the window, most recent first. */
+  affectedSessions: z.array(SessionShape).optional(),
+});
+export type TimeoutStat = z.infer<typeof TimeoutStatShape>;
+
+export const OverviewBucketShape = z.object({
+  at: z.string(),
   /** error counts per category in this bucket */
-  byCategory: Record<string, number>;
-  total: number;
-}
+  byCategory: z.record(z.string(), z.number()),
+  total: z.number(),
+});
+export type OverviewBucket = z.infer<typeof OverviewBucketShape>;
 
-export interface Overview {
-  window: string;
-  sessions: { total: number; active: number; failed: number; stuck: number };
-  errors: number;
-  topCodes: { code: string; title: string; category: Category; count: number }[];
-  timeouts: TimeoutStat[];
-  series: OverviewBucket[];
-}
+export const OverviewShape = z.object({
+  window: z.enum(WINDOW_NAMES),
+  sessions: z.object({ total: z.number(), active: z.number(), failed: z.number(), stuck: z.number() }),
+  errors: z.number(),
+  topCodes: z.array(z.object({ code: z.string(), title: z.string(), category, count: z.number() })),
+  timeouts: z.array(TimeoutStatShape),
+  series: z.array(OverviewBucketShape),
+});
+export type Overview = z.infer<typeof OverviewShape>;
 
 export type StreamEvent =
   | { type: 'session'; session: Session }
@@ -152,6 +393,154 @@ export type StreamEvent =
   | { type: 'stuck'; session: Session }
   | { type: 'scenario'; scenarioId: string };
 
-export interface ApiError {
-  error: { code: string; message: string };
+// ── scenarios (descriptions in scenarios.ts; what a run records and GET /api/scenarios returns) ─
+
+export const TimeToDetectShape = z.object({
+  /** What a user waits in production, in words (e.g. "the 60 s ScheduleToStart limit"). */
+  production: z.string(),
+  productionMs: z.number(),
+  /** The budget a scenario run checks against: the shrunk limit plus the pipeline's own delay. */
+  testMs: z.number(),
+  /** How the limits are shrunk for the run, in words. */
+  testSetup: z.string(),
+});
+export type TimeToDetect = z.infer<typeof TimeToDetectShape>;
+
+export const ScenarioVariantShape = z.object({
+  /** Unique within its scenario. */
+  id: z.string(),
+  title: z.string(),
+  trigger: z.string(),
+  /** null: no error may be recorded for this variant. */
+  expectedCode: z.string().nullable(),
+  expectedState: state,
+  expectedMessage: z.string().nullable(),
+});
+export type ScenarioVariant = z.infer<typeof ScenarioVariantShape>;
+
+export const ScenarioDescriptionShape = z.object({
+  /** Stable slug; also the key of stored runs. */
+  id: z.string(),
+  /** Position in the taxonomy's scenario list (13 is Faultline's own watchdog scenario). */
+  number: z.number(),
+  title: z.string(),
+  /** The seed incident it comes from, e.g. "000". */
+  seed: z.string(),
+  /** Where it is written down: taxonomy section and upstream references. */
+  source: z.string(),
+  /** What went wrong for users before, in a sentence or two. */
+  description: z.string(),
+  trigger: z.string(),
+  expectedCode: z.string(),
+  /** The state the session must be in once the failure is detected. */
+  expectedState: state,
+  /** The catalog's words, rendered with the scenario's provider and model. */
+  expectedMessage: z.string(),
+  /** The path of states, for people (e.g. "starting → retrying → error"). */
+  stateFlow: z.string(),
+  /** Whether the session must count as failed (state `error`) and never as stuck. */
+  expectFailed: z.boolean(),
+  provider: z.string().nullable(),
+  model: z.string().nullable(),
+  timeToDetect: TimeToDetectShape,
+  /** Same as timeToDetect.testMs; the field the dashboard reads. */
+  timeToDetectMs: z.number(),
+  /** What a run checks beyond code, state and message, in words. */
+  checks: z.array(z.string()),
+  variants: z.array(ScenarioVariantShape),
+});
+export type ScenarioDescription = z.infer<typeof ScenarioDescriptionShape>;
+
+const text = (max: number) => z.string().max(max);
+const detectMs = z.number().int().min(0).max(86_400_000).nullable();
+
+export const ScenarioCheckResultShape = z.object({ name: text(200), passed: z.boolean(), detail: text(2000).optional() });
+export type ScenarioCheckResult = z.infer<typeof ScenarioCheckResultShape>;
+
+export const ScenarioVariantResultShape = z.object({
+  id: text(100),
+  passed: z.boolean(),
+  detectedCode: text(64).nullable(),
+  detectedState: state.nullable(),
+  detectMs,
+  sessionId: text(256),
+  detail: text(2000),
+});
+export type ScenarioVariantResult = z.infer<typeof ScenarioVariantResultShape>;
+
+/** One run of one scenario, as the runner posts it to `POST /api/scenarios/results`. */
+export const ScenarioRunResultShape = z.object({
+  scenarioId: text(100),
+  passed: z.boolean(),
+  detectedCode: text(64).nullable(),
+  detectedState: state.nullable(),
+  /** From the injected fault to the collector's API showing the expected code and state. */
+  detectMs,
+  sessionId: text(256).nullable(),
+  /** One line for people: what passed, or the first thing that did not. */
+  detail: text(2000),
+  checks: z.array(ScenarioCheckResultShape).max(100).default([]),
+  variants: z.array(ScenarioVariantResultShape).max(20).default([]),
+});
+export type ScenarioRunResult = z.output<typeof ScenarioRunResultShape>;
+
+export const ScenarioRecordedShape = z.object({ id: z.number(), at: z.string() });
+
+export const ScenarioLastRunShape = z.object({
+  passed: z.boolean(),
+  detectedCode: z.string().nullable(),
+  detectedState: z.string().nullable(),
+  detectMs: z.number().nullable(),
+  sessionId: z.string().nullable(),
+  at: z.string(),
+  detail: z.string(),
+  checks: z.array(ScenarioCheckResultShape),
+  variants: z.array(ScenarioVariantResultShape),
+});
+export type ScenarioLastRun = z.infer<typeof ScenarioLastRunShape>;
+
+export const ScenarioWithLastRunShape = ScenarioDescriptionShape.extend({ lastRun: ScenarioLastRunShape.nullable() });
+export type ScenarioWithLastRun = z.infer<typeof ScenarioWithLastRunShape>;
+
+/** `POST /api/scenarios/run`: one scenario (`id`), several (`ids`), or all (neither). */
+export const ScenarioRunRequestShape = z.object({ id: text(100).optional(), ids: z.array(text(100)).max(100).optional() });
+
+/** `GET /api/scenarios/run`: the collector's background run, if any. */
+export const ScenarioRunStatusShape = z.object({
+  running: z.boolean(),
+  ids: z.array(z.string()),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  exitCode: z.number().nullable(),
+  /** The runner's last lines of output (its table or its error). */
+  outputTail: z.string(),
+});
+export type ScenarioRunStatus = z.infer<typeof ScenarioRunStatusShape>;
+
+// ── one definition of the session filters, for a session already in hand ──────────────────────
+
+const TRACE_ID = /^[0-9a-f]{32}$/i;
+
+/** Whether `q` reads as a trace id (then it also matches sessions with a span in that trace). */
+export const isTraceIdQuery = (q: string) => TRACE_ID.test(q);
+
+/** "Failed": in `error`, or no state at all with an error (plain OpenTelemetry producers send no status spans). */
+export function isFailedSession(s: Pick<Session, 'state' | 'lastError'>): boolean {
+  return s.state === 'error' || (s.state === null && s.lastError !== null);
+}
+
+/**
+ * The `GET /api/sessions` filters (SessionListQueryShape) applied to one session, for a list kept
+ * live from the stream. What a session object cannot show is read as its best evidence: a last
+ * error of the code is a hit of that code, a last trace id is a span in that trace. So a session
+ * this accepts is one the server lists; the server may list more (an older hit, an older trace).
+ */
+export function sessionMatches(filter: Partial<SessionFilter>, s: Session): boolean {
+  if (filter.stuck !== undefined && s.stuck !== filter.stuck) return false;
+  if (filter.failed !== undefined && isFailedSession(s) !== filter.failed) return false;
+  if (filter.state && s.state !== filter.state) return false;
+  if (filter.code && s.lastError?.code !== filter.code.toUpperCase()) return false;
+  if (filter.service && s.service !== filter.service) return false;
+  if (filter.q && !s.id.startsWith(filter.q) && !(isTraceIdQuery(filter.q) && s.lastTraceId === filter.q.toLowerCase())) return false;
+  return true;
 }

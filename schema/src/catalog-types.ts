@@ -4,7 +4,8 @@ export const CATEGORIES = ['provider', 'timeout', 'sandbox', 'worker', 'session'
 export type Category = (typeof CATEGORIES)[number];
 
 /** yes: retry with backoff; once: one automatic retry then surface; no: surface now; user: the user decides. */
-export type Retryable = 'yes' | 'once' | 'no' | 'user';
+export const RETRYABLE = ['yes', 'once', 'no', 'user'] as const;
+export type Retryable = (typeof RETRYABLE)[number];
 
 export interface CatalogEntry {
   /** `AGT-<CATEGORY>-<REASON>`; permanent, never renamed or reused. */
