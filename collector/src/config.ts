@@ -53,6 +53,9 @@ const envSchema = z.object({
   FAULTLINE_MAX_BATCH_SPANS: positiveInt(1, 100_000).default(5000),
 });
 
+/** The environment variables the collector reads (`faultline --help` lists them). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export interface Config {
   port: number;
   host: string;

@@ -5,7 +5,7 @@
 import type { Hono } from 'hono';
 import { eq } from 'drizzle-orm';
 import { sessions } from './store/tables/index.ts';
-import type { CollectorDeps } from './app.ts';
+import type { CollectorDeps } from './deps.ts';
 import { requireApiToken } from './auth.ts';
 import { sseClientCount } from './api/stream.ts';
 

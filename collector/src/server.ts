@@ -5,7 +5,8 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from './config.ts';
-import { createApp, type CollectorDeps } from './app.ts';
+import { createApp } from './app.ts';
+import type { CollectorDeps } from './deps.ts';
 import { EventBus } from './events.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
 import { openStore, type Store } from './store/db.ts';

@@ -5,21 +5,19 @@
 import { Hono } from 'hono';
 import { and, desc, eq, gte, isNotNull, sql } from 'drizzle-orm';
 import { errors } from '../store/tables/index.ts';
-import { CATALOG, getCatalogEntry, type CatalogEntry, type CodeWithStats, type ErrorGroup, type Session } from '@faultline/schema';
-import type { CollectorDeps } from '../app.ts';
+import { CATALOG, getCatalogEntry, type CatalogEntry, type CodeWithStats, type Session } from '@faultline/schema';
+import { CodeDetailShape, CodeParamShape, CodeWithStatsShape } from '@faultline/schema/api';
+import { z } from 'zod';
+import type { CollectorDeps } from '../deps.ts';
 import { FaultlineError } from '../errors.ts';
 import { loadSessionsByIds } from '../sessions/rows.ts';
 import { listGroups } from './errors.ts';
+import { valid } from './params.ts';
 
 /** How many sessions /api/codes/:code lists. */
 const RECENT_SESSIONS = 20;
 
-export interface CodeDetail extends CodeWithStats {
-  /** Sessions that hit this code, most recent hit first. */
-  recentSessions: Session[];
-  /** The distinct problems (fingerprints) under this code. */
-  groups: ErrorGroup[];
-}
+const CodeListShape = z.array(CodeWithStatsShape);
 
 interface Stats {
   count: number;
@@ -53,20 +51,20 @@ const statsColumns = {
 
 const isoOrNull = (v: string | Date | null) => (v === null ? null : new Date(v).toISOString());
 
-export function codeRoutes({ store, config }: CollectorDeps): Hono {
-  const app = new Hono();
+export function codeRoutes({ store, config }: CollectorDeps) {
   const db = store.db;
   // The retention sweep runs hourly; counting from the cutoff keeps answers right in between.
   const since = () => new Date(Date.now() - config.retentionDays * 86_400_000);
 
-  app.get('/', async (c) => {
+  return new Hono()
+  .get('/', async (c) => {
     const rows = await db.select(statsColumns).from(errors).where(gte(errors.at, since())).groupBy(errors.code);
     const byCode = new Map(rows.map((r) => [r.code, { count: r.count, sessions: r.sessions, lastSeen: isoOrNull(r.lastSeen) }]));
-    return c.json(CATALOG.map((e) => withStats(e, byCode.get(e.code))));
-  });
+    return c.json(CodeListShape.parse(CATALOG.map((e) => withStats(e, byCode.get(e.code)))), 200);
+  })
 
-  app.get('/:code', async (c) => {
-    const asked = c.req.param('code');
+  .get('/:code', valid('param', CodeParamShape), async (c) => {
+    const asked = c.req.valid('param').code;
     const entry = getCatalogEntry(asked.toUpperCase());
     if (!entry) {
       throw new FaultlineError(
@@ -89,13 +87,11 @@ export function codeRoutes({ store, config }: CollectorDeps): Hono {
       .limit(RECENT_SESSIONS * 25);
     const ids = [...new Set(hits.map((h) => h.sessionId!))].slice(0, RECENT_SESSIONS);
     const byId = new Map((await loadSessionsByIds(db, ids)).map((s) => [s.id, s]));
-    const detail: CodeDetail = {
+    const detail = {
       ...withStats(entry, stats && { count: stats.count, sessions: stats.sessions, lastSeen: isoOrNull(stats.lastSeen) }),
       recentSessions: ids.map((id) => byId.get(id)).filter((s): s is Session => s !== undefined),
       groups: await listGroups(db, { code: entry.code, limit: 100 }),
     };
-    return c.json(detail);
+    return c.json(CodeDetailShape.parse(detail), 200);
   });
-
-  return app;
 }

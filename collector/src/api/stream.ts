@@ -10,7 +10,7 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { StreamEvent } from '@faultline/schema';
-import type { CollectorDeps } from '../app.ts';
+import type { CollectorDeps } from '../deps.ts';
 import type { EventBus } from '../events.ts';
 
 export const MAX_BEHIND = 1000;
@@ -23,12 +23,11 @@ export function sseClientCount(events: EventBus): number {
   return clients.get(events) ?? 0;
 }
 
-export function streamRoutes({ events }: CollectorDeps, options: { pingMs?: number; maxBehind?: number } = {}): Hono {
+export function streamRoutes({ events }: CollectorDeps, options: { pingMs?: number; maxBehind?: number } = {}) {
   const pingMs = options.pingMs ?? PING_MS;
   const maxBehind = options.maxBehind ?? MAX_BEHIND;
-  const app = new Hono();
 
-  app.get('/', (c) =>
+  return new Hono().get('/', (c) =>
     streamSSE(c, async (stream) => {
       const queue: StreamEvent[] = [];
       let done = false;
@@ -80,5 +79,4 @@ export function streamRoutes({ events }: CollectorDeps, options: { pingMs?: numb
       }
     }),
   );
-  return app;
 }
