@@ -10,7 +10,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { ZodError } from 'zod';
-import { API_ERROR_STATUS, type ApiError, type ApiErrorCode } from '@faultline/schema/api';
+import { API_ERROR_STATUS, type ApiError, type ApiErrorCode } from '@faultline/schema';
 import type { CollectorDeps } from './deps.ts';
 import { FaultlineError } from './errors.ts';
 import { ingestRoutes } from './ingest/route.ts';

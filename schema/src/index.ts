@@ -2,17 +2,15 @@ export * from './attributes.ts';
 export * from './states.ts';
 export * from './catalog-types.ts';
 export * from './classifier-types.ts';
+export * from './api-values.ts';
 // Types only: the zod shapes (the `…Shape` values) are in '@faultline/schema/api', so importing
 // the catalog or the classifier (the SDK does) never loads zod.
 export type {
   ApiError,
-  ApiErrorCode,
   CodeDetail,
   CodeWithStats,
-  Cursor,
   ErrorGroup,
   ErrorOccurrence,
-  GroupStatus,
   LastError,
   LatestOutput,
   Overview,
@@ -35,7 +33,6 @@ export type {
   TimelineItem,
   TimelineKind,
   TimeoutStat,
-  WindowName,
 } from './api.ts';
 export * from './catalog.ts';
 export * from './classifier.ts';
