@@ -3,7 +3,7 @@
  * the windows, and the session filters applied to one session. The root export carries them (so
  * the dashboard bundles no zod for them); the zod shapes in api.ts build on them.
  */
-import type { Session, SessionFilter } from './api.ts';
+import type { SessionState } from './states.ts';
 
 /** NUL cannot be stored in Postgres text and never appears in a real id or filter. */
 export const NO_NUL = (v: string) => !v.includes('\u0000');
@@ -87,13 +87,33 @@ export type GroupStatus = (typeof GROUP_STATUSES)[number];
 
 // ── one definition of the session filters, for a session already in hand ──────────────────────
 
+/** The `GET /api/sessions` filters once parsed (SessionListQueryShape in api.ts parses to this). */
+export interface SessionFilter {
+  state?: SessionState;
+  stuck?: boolean;
+  failed?: boolean;
+  code?: string;
+  service?: string;
+  q?: string;
+}
+
+/** What the filters read of a session (a `Session` of the API has all of it). */
+export interface SessionFacts {
+  id: string;
+  service: string;
+  state: SessionState | null;
+  stuck: boolean;
+  lastError: { code: string } | null;
+  lastTraceId: string | null;
+}
+
 const TRACE_ID = /^[0-9a-f]{32}$/i;
 
 /** Whether `q` reads as a trace id (then it also matches sessions with a span in that trace). */
 export const isTraceIdQuery = (q: string) => TRACE_ID.test(q);
 
 /** "Failed": in `error`, or no state at all with an error (plain OpenTelemetry producers send no status spans). */
-export function isFailedSession(s: Pick<Session, 'state' | 'lastError'>): boolean {
+export function isFailedSession(s: Pick<SessionFacts, 'state' | 'lastError'>): boolean {
   return s.state === 'error' || (s.state === null && s.lastError !== null);
 }
 
@@ -103,7 +123,7 @@ export function isFailedSession(s: Pick<Session, 'state' | 'lastError'>): boolea
  * error of the code is a hit of that code, a last trace id is a span in that trace. So a session
  * this accepts is one the server lists; the server may list more (an older hit, an older trace).
  */
-export function sessionMatches(filter: Partial<SessionFilter>, s: Session): boolean {
+export function sessionMatches(filter: SessionFilter, s: SessionFacts): boolean {
   if (filter.stuck !== undefined && s.stuck !== filter.stuck) return false;
   if (filter.failed !== undefined && isFailedSession(s) !== filter.failed) return false;
   if (filter.state && s.state !== filter.state) return false;

@@ -9,7 +9,7 @@
  * export carries, so a bundle that needs only those never loads zod.
  */
 import { z } from 'zod';
-import { API_ERROR_CODES, GROUP_STATUSES, NO_NUL, WINDOW_NAMES, decodeCursor, type Cursor } from './api-values.ts';
+import { API_ERROR_CODES, GROUP_STATUSES, NO_NUL, WINDOW_NAMES, decodeCursor, type Cursor, type SessionFilter } from './api-values.ts';
 import { CATEGORIES, RETRYABLE } from './catalog-types.ts';
 import { isCatalogCode } from './catalog.ts';
 import { SESSION_STATES, STUCK_KINDS } from './states.ts';
@@ -104,7 +104,10 @@ export const SessionListQueryShape = z.object({
   cursor: cursorParam,
 });
 export type SessionListQuery = z.input<typeof SessionListQueryShape>;
-export type SessionFilter = Omit<z.output<typeof SessionListQueryShape>, 'limit' | 'cursor'>;
+/** Compile-time check: the parsed filters are the SessionFilter that `sessionMatches` reads. */
+export type ParsedSessionFilter = Omit<z.output<typeof SessionListQueryShape>, 'limit' | 'cursor'>;
+const _parsedIsFilter = (f: ParsedSessionFilter): SessionFilter => f;
+void _parsedIsFilter;
 
 export const SessionIdParamShape = z.object({ id: idParam('session id') });
 

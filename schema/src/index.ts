@@ -26,7 +26,6 @@ export type {
   ScenarioWithLastRun,
   Session,
   SessionDetail,
-  SessionFilter,
   SessionListQuery,
   StreamEvent,
   TimeToDetect,

@@ -115,7 +115,16 @@ async function sendPlainOtel(url: string): Promise<void> {
   await provider.shutdown();
 }
 
-describe('dashboard in Chromium', () => {
+/**
+ * Outside CI a machine without Chromium skips this file with one line saying how to get it; in CI
+ * (CI=true) a missing Chromium fails it, so a green CI always means the dashboard ran in a browser.
+ */
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && !process.env.CI) {
+  console.warn(`Browser tests skipped: no Chromium at ${CHROMIUM}. Install it with \`apt-get install -y chromium\` (CI=true makes them required).`);
+}
+
+describe.skipIf(!haveChromium && !process.env.CI)('dashboard in Chromium', () => {
   let collector: RunningCollector;
   let faultline: Faultline;
   let spoolDir: string;
@@ -138,9 +147,9 @@ describe('dashboard in Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(path.join(DASHBOARD_DIST, 'index.html'))) {
-      throw new Error('The dashboard is not built: run `npm run build:dashboard` (npm test does it first).');
+      throw new Error('The dashboard is not built: run `npm run build` (npm install and npm test do it first).');
     }
-    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+    if (!haveChromium) throw new Error(`No Chromium at ${CHROMIUM} and CI=true requires the browser tests: apt-get install -y chromium`);
     await mkdir(ARTIFACTS, { recursive: true });
     spoolDir = await mkdtemp(path.join(tmpdir(), 'faultline-browser-'));
 

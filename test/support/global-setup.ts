@@ -35,7 +35,7 @@ export default async function setup(project: TestProject) {
     await admin.unsafe(`drop database if exists "${template}" with (force)`);
     await admin.unsafe(`create database "${template}"`);
   } catch (err) {
-    throw new Error(`Cannot prepare the Postgres test template at ${url}: ${(err as Error).message}`);
+    throw new Error(`Cannot prepare the Postgres test template at ${url}: ${(err as Error).message}`, { cause: err });
   } finally {
     await admin.end();
   }
