@@ -12,12 +12,14 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { ZodError } from 'zod';
 import { API_ERROR_STATUS, type ApiError, type ApiErrorCode } from '@faultline/schema';
 import type { CollectorDeps } from './deps.ts';
-import { FaultlineError } from './errors.ts';
+import { FaultlineError, describeForLog } from './errors.ts';
 import { ingestRoutes } from './ingest/route.ts';
 import { apiRoutes } from './api/index.ts';
 import { describeIssues } from './api/params.ts';
-import { requireApiToken } from './auth.ts';
+import { StreamTickets, hasApiToken, hasIngestKey, requireApiToken } from './auth.ts';
 import { registerMetrics } from './metrics.ts';
+import { corsForConfiguredOrigins, requireKnownHost, requireSameOrigin } from './security.ts';
+import { streamTicketRoutes } from './api/stream.ts';
 
 /** Built by `npm run build` (the root `prepare`, so `npm install` does it), never at start. */
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
@@ -35,6 +37,8 @@ function codeForStatus(status: number): ApiErrorCode {
 
 export function createApp(deps: CollectorDeps) {
   const app = new Hono();
+  const { config } = deps;
+  const tickets = new StreamTickets(config.apiToken);
 
   app.use('*', requestId());
   app.onError((err, c) => {
@@ -44,16 +48,24 @@ export function createApp(deps: CollectorDeps) {
       const message = err.status === 400 ? `The request body must be JSON (${err.message}).` : err.message;
       return errorAnswer(c, codeForStatus(err.status), message, err.status);
     }
-    console.error(`Unexpected error while answering ${c.req.method} ${c.req.path} (request ${c.get('requestId')}):`, err);
+    console.error(`Unexpected error while answering ${c.req.method} ${c.req.path} (request ${c.get('requestId')}):`, describeForLog(err));
     return errorAnswer(c, 'internal', 'The collector hit an unexpected error; details are in its log.', 500);
   });
   app.notFound((c) => errorAnswer(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`, 404));
 
-  const routes = app
-    .get('/healthz', (c) => c.json({ status: 'ok' as const }, 200))
-    .route('/', ingestRoutes(deps.config, deps.pipeline))
-    .use('/api/*', requireApiToken(deps.config.apiToken))
-    .route('/api', apiRoutes(deps));
+  // Browser-origin protection first (security.ts): a foreign Host is refused before anything else.
+  // Middleware is registered on `app` in order; the routes chain on it so their types add up to AppType.
+  app.use('*', requireKnownHost(config));
+  const withHealth = app.get('/healthz', (c) => c.json({ status: 'ok' as const }, 200));
+  const ingestCors = corsForConfiguredOrigins(config, ['POST']);
+  if (ingestCors) app.use('/v1/*', ingestCors);
+  app.use('/v1/*', requireSameOrigin(config, { json: false, authenticated: (c) => hasIngestKey(c, config.ingestKeys) }));
+  const withIngest = withHealth.route('/', ingestRoutes(config, deps.pipeline));
+  const apiCors = corsForConfiguredOrigins(config, ['GET', 'POST', 'PATCH']);
+  if (apiCors) app.use('/api/*', apiCors);
+  app.use('/api/*', requireApiToken(config.apiToken, tickets));
+  app.use('/api/*', requireSameOrigin(config, { json: true, authenticated: (c) => hasApiToken(c, config.apiToken) }));
+  const routes = withIngest.route('/api/stream/tickets', streamTicketRoutes(tickets)).route('/api', apiRoutes(deps));
   registerMetrics(app, deps);
 
   // The dashboard: built SPA files, and index.html for any other GET so client routes survive a refresh.

@@ -322,6 +322,10 @@ export type StreamEvent =
   | { type: 'stuck'; session: Session }
   | { type: 'scenario'; scenarioId: string };
 
+/** `POST /api/stream/tickets` (an empty JSON object) → a short-lived ticket for EventSource, which cannot send headers. */
+export const StreamTicketRequestShape = z.object({});
+export const StreamTicketShape = z.object({ ticket: z.string(), expiresAt: z.string() });
+
 // ── scenarios (descriptions in scenarios.ts; what a run records and GET /api/scenarios returns) ─
 
 export const TimeToDetectShape = z.object({

@@ -18,10 +18,10 @@ import { getCatalogEntry, renderUserMessage } from '@faultline/schema';
 import { init, withTimeout, type Faultline } from '@faultline/sdk';
 import { STORAGES, startTestCollector } from '../../collector/src/testing.ts';
 import { DASHBOARD_DIST } from '../../collector/src/app.ts';
+import { CHROMIUM, RUN_BROWSER_TESTS, requireChromium } from './chromium.ts';
 import type { RunningCollector } from '../../collector/src/server.ts';
 import { ActivityFailure, BadRequestError, TimeoutFailure, sleep } from '../../examples/simulated-failures.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const STUCK_AFTER_MS = 1_500;
 /**
@@ -115,16 +115,7 @@ async function sendPlainOtel(url: string): Promise<void> {
   await provider.shutdown();
 }
 
-/**
- * Outside CI a machine without Chromium skips this file with one line saying how to get it; in CI
- * (CI=true) a missing Chromium fails it, so a green CI always means the dashboard ran in a browser.
- */
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && !process.env.CI) {
-  console.warn(`Browser tests skipped: no Chromium at ${CHROMIUM}. Install it with \`apt-get install -y chromium\` (CI=true makes them required).`);
-}
-
-describe.skipIf(!haveChromium && !process.env.CI)('dashboard in Chromium', () => {
+describe.skipIf(!RUN_BROWSER_TESTS)('dashboard in Chromium', () => {
   let collector: RunningCollector;
   let faultline: Faultline;
   let spoolDir: string;
@@ -149,7 +140,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('dashboard in Chromium', () =>
     if (!existsSync(path.join(DASHBOARD_DIST, 'index.html'))) {
       throw new Error('The dashboard is not built: run `npm run build` (npm install and npm test do it first).');
     }
-    if (!haveChromium) throw new Error(`No Chromium at ${CHROMIUM} and CI=true requires the browser tests: apt-get install -y chromium`);
+    requireChromium();
     await mkdir(ARTIFACTS, { recursive: true });
     spoolDir = await mkdtemp(path.join(tmpdir(), 'faultline-browser-'));
 

@@ -14,7 +14,7 @@ import { Hono } from 'hono';
 import { desc } from 'drizzle-orm';
 import { z } from 'zod';
 import { scenarioRuns } from '../store/tables/index.ts';
-import { SCENARIOS, getScenario, type ScenarioCheckResult, type ScenarioLastRun, type ScenarioVariantResult, type ScenarioWithLastRun } from '@faultline/schema';
+import { SCENARIOS, getScenario, scrubIdentifier, scrubSecrets, type ScenarioCheckResult, type ScenarioLastRun, type ScenarioVariantResult, type ScenarioWithLastRun } from '@faultline/schema';
 import {
   ScenarioRecordedShape,
   ScenarioRunRequestShape,
@@ -73,7 +73,15 @@ export function scenarioRoutes({ store, events, config }: CollectorDeps) {
   })
 
   .post('/results', jsonBody('{"scenarioId":"sandbox-config-missing","passed":true,…}'), valid('json', resultBody), async (c) => {
-    const body = c.req.valid('json');
+    const parsed = c.req.valid('json');
+    // A runner's details quote errors, and errors can quote secrets: scrubbed like telemetry.
+    const body = {
+      ...parsed,
+      sessionId: parsed.sessionId === null ? null : scrubIdentifier(parsed.sessionId),
+      detail: scrubSecrets(parsed.detail),
+      checks: parsed.checks.map((k) => ({ ...k, name: scrubSecrets(k.name), detail: k.detail === undefined ? undefined : scrubSecrets(k.detail) })),
+      variants: parsed.variants.map((v) => ({ ...v, sessionId: scrubIdentifier(v.sessionId), detail: scrubSecrets(v.detail) })),
+    };
     const [row] = await db
       .insert(scenarioRuns)
       .values({

@@ -12,6 +12,9 @@ import { streamSSE } from 'hono/streaming';
 import type { StreamEvent } from '@faultline/schema';
 import type { CollectorDeps } from '../deps.ts';
 import type { EventBus } from '../events.ts';
+import type { StreamTickets } from '../auth.ts';
+import { StreamTicketRequestShape, StreamTicketShape } from '@faultline/schema/api';
+import { valid } from './params.ts';
 
 export const MAX_BEHIND = 1000;
 export const PING_MS = 15_000;
@@ -79,4 +82,12 @@ export function streamRoutes({ events }: CollectorDeps, options: { pingMs?: numb
       }
     }),
   );
+}
+
+/**
+ * POST /api/stream/tickets — a ticket for opening the stream with EventSource, which cannot
+ * send the Authorization header this call needs (see StreamTickets).
+ */
+export function streamTicketRoutes(tickets: StreamTickets) {
+  return new Hono().post('/', valid('json', StreamTicketRequestShape), (c) => c.json(StreamTicketShape.parse(tickets.issue()), 201));
 }

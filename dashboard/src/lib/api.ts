@@ -86,37 +86,38 @@ export const WINDOWS: Window[] = [...WINDOW_NAMES];
 
 export type Scenario = ScenarioWithLastRun;
 
-const { api: routes } = client;
-
 export const api = {
-  overview: (window: Window, signal?: AbortSignal) => unwrap(routes.overview.$get({ query: { window } }, { init: { signal } })),
+  overview: (window: Window, signal?: AbortSignal) => unwrap(client.api.overview.$get({ query: { window } }, { init: { signal } })),
 
   sessions: (filter: SessionFilter & { limit?: number; cursor?: string | null }, signal?: AbortSignal) =>
-    unwrap(routes.sessions.$get({ query: query({ ...filter }) as SessionListQuery }, { init: { signal } })),
+    unwrap(client.api.sessions.$get({ query: query({ ...filter }) as SessionListQuery }, { init: { signal } })),
 
-  session: (id: string, signal?: AbortSignal) => unwrap(routes.sessions[':id'].$get({ param: { id } }, { init: { signal } })),
+  session: (id: string, signal?: AbortSignal) => unwrap(client.api.sessions[':id'].$get({ param: { id } }, { init: { signal } })),
 
-  latest: (id: string, signal?: AbortSignal) => unwrap(routes.sessions[':id'].latest.$get({ param: { id } }, { init: { signal } })),
+  latest: (id: string, signal?: AbortSignal) => unwrap(client.api.sessions[':id'].latest.$get({ param: { id } }, { init: { signal } })),
 
-  codes: (signal?: AbortSignal) => unwrap(routes.codes.$get(undefined, { init: { signal } })),
+  codes: (signal?: AbortSignal) => unwrap(client.api.codes.$get(undefined, { init: { signal } })),
 
-  code: (code: string, signal?: AbortSignal) => unwrap(routes.codes[':code'].$get({ param: { code } }, { init: { signal } })),
+  code: (code: string, signal?: AbortSignal) => unwrap(client.api.codes[':code'].$get({ param: { code } }, { init: { signal } })),
 
   errors: (filter: ErrorFilter & { limit?: number; cursor?: string | null }, signal?: AbortSignal) =>
-    unwrap(routes.errors.$get({ query: query({ ...filter }) }, { init: { signal } })),
+    unwrap(client.api.errors.$get({ query: query({ ...filter }) }, { init: { signal } })),
 
-  groups: (filter: ErrorFilter, signal?: AbortSignal) => unwrap(routes.groups.$get({ query: query({ code: filter.code }) }, { init: { signal } })),
+  groups: (filter: ErrorFilter, signal?: AbortSignal) => unwrap(client.api.groups.$get({ query: query({ code: filter.code }) }, { init: { signal } })),
 
-  timeouts: (window: Window, signal?: AbortSignal) => unwrap(routes.timeouts.$get({ query: { window } }, { init: { signal } })),
+  timeouts: (window: Window, signal?: AbortSignal) => unwrap(client.api.timeouts.$get({ query: { window } }, { init: { signal } })),
 
   timeoutKind: (window: Window, kind: string, signal?: AbortSignal) =>
-    unwrap(routes.timeouts.$get({ query: { window, kind } }, { init: { signal } })),
+    unwrap(client.api.timeouts.$get({ query: { window, kind } }, { init: { signal } })),
 
-  scenarios: (signal?: AbortSignal) => unwrap(routes.scenarios.$get(undefined, { init: { signal } })),
+  scenarios: (signal?: AbortSignal) => unwrap(client.api.scenarios.$get(undefined, { init: { signal } })),
 
   /** Starts one scenario (`{id}`) or all of them (`{}`) in the background; poll scenarioRunStatus for the end. */
-  runScenarios: (id?: string) => unwrap(routes.scenarios.run.$post({ json: id ? { id } : {} })),
-  scenarioRunStatus: (signal?: AbortSignal) => unwrap(routes.scenarios.run.$get(undefined, { init: { signal } })),
+  runScenarios: (id?: string) => unwrap(client.api.scenarios.run.$post({ json: id ? { id } : {} })),
+  scenarioRunStatus: (signal?: AbortSignal) => unwrap(client.api.scenarios.run.$get(undefined, { init: { signal } })),
+
+  /** A short-lived ticket for opening the live stream: EventSource cannot send the token header. */
+  streamTicket: () => unwrap(client.api.stream.tickets.$post({ json: {} })),
 };
 
 export function errorMessage(error: unknown): string {
