@@ -20,6 +20,11 @@ export default defineConfig(
     },
   },
   {
+    // The scrubber's scanning loops advance two counters with a comma (`j++, spaces++`).
+    files: ['schema/src/scrub.ts'],
+    rules: { '@typescript-eslint/no-unused-expressions': 'off' },
+  },
+  {
     // Tests read JSON answers loosely.
     files: ['**/*.test.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
