@@ -5,7 +5,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RUNNING_WALLCLOCK_MS, DEFAULT_STUCK_THRESHOLDS_MS } from '@faultline/schema';
+import { BUILTIN_CODES, type CodeBook, type OperatorRules } from '@faultline/schema/operator-rules';
 import { StartupError } from './errors.ts';
+import { loadOperatorRules } from './rules-file.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -69,6 +71,8 @@ const envSchema = z.object({
   FAULTLINE_MAX_QUEUED_SPANS: positiveInt(100, 10_000_000).default(200_000),
   // Spans per write transaction: large enough to amortise round trips, small enough to keep latency low.
   FAULTLINE_MAX_BATCH_SPANS: positiveInt(1, 100_000).default(5000),
+  // Operator classification rules (JSON or YAML), evaluated before the built-in ones.
+  FAULTLINE_RULES: z.string().min(1).optional(),
 });
 
 /** The environment variables the collector reads (`faultline --help` lists them). */
@@ -92,6 +96,8 @@ export interface Config {
   maxBodyBytes: number;
   maxQueuedSpans: number;
   maxBatchSpans: number;
+  /** Operator rules and codes from FAULTLINE_RULES; null when unset. */
+  rules: OperatorRules | null;
 }
 
 /** Parse the environment. Throws StartupError naming each bad variable. */
@@ -126,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.FAULTLINE_MAX_BODY_BYTES,
     maxQueuedSpans: e.FAULTLINE_MAX_QUEUED_SPANS,
     maxBatchSpans: e.FAULTLINE_MAX_BATCH_SPANS,
+    rules: e.FAULTLINE_RULES === undefined ? null : loadOperatorRules(e.FAULTLINE_RULES),
   };
   if (!isLoopback(config.host) && !config.allowInsecure && (config.ingestKeys.length === 0 || !config.apiToken)) {
     throw new StartupError(
@@ -138,6 +145,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.');
+}
+
+/** The deployment's catalog: built-in codes plus the operator's own from FAULTLINE_RULES. */
+export function codesOf(config: Pick<Config, 'rules'>): CodeBook {
+  return config.rules?.codes ?? BUILTIN_CODES;
 }
 
 /** A config for tests and embedding: defaults plus overrides, no environment read. */

@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import type { Config } from './config.ts';
+import { codesOf, type Config } from './config.ts';
 import { createApp } from './app.ts';
 import type { CollectorDeps } from './deps.ts';
 import { EventBus } from './events.ts';
@@ -29,7 +29,7 @@ export function buildCollector(config: Config, store: Store): { deps: CollectorD
   const publishWritten = async (result: BatchWriteResult) => {
     if (events.size === 0) return;
     const errorIds = result.newErrors.map((s) => s.error!.id);
-    for (const error of await loadErrorsByIds(store.db, errorIds)) events.publish({ type: 'error', error });
+    for (const error of await loadErrorsByIds(store.db, errorIds, codesOf(config))) events.publish({ type: 'error', error });
     for (const session of await loadSessionsByIds(store.db, result.sessionIds)) events.publish({ type: 'session', session });
   };
   const pipeline = new IngestPipeline(store, config, publishWritten);

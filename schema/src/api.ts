@@ -11,7 +11,6 @@
 import { z } from 'zod';
 import { API_ERROR_CODES, GROUP_STATUSES, NO_NUL, WINDOW_NAMES, decodeCursor, type Cursor, type SessionFilter } from './api-values.ts';
 import { CATEGORIES, RETRYABLE } from './catalog-types.ts';
-import { isCatalogCode } from './catalog.ts';
 import { SESSION_STATES, STUCK_KINDS } from './states.ts';
 
 export * from './api-values.ts';
@@ -95,9 +94,8 @@ export const SessionListQueryShape = z.object({
   state: enumParam(SESSION_STATES).optional(),
   stuck: flagParam.optional(),
   failed: flagParam.optional(),
-  code: textParam(64)
-    .transform((c) => c?.toUpperCase())
-    .refine((c) => c === undefined || isCatalogCode(c), { error: 'is not a code in the catalog (GET /api/codes lists them)' }),
+  // The collector also checks that it knows the code (the catalog, and the operator's own codes).
+  code: textParam(64).transform((c) => c?.toUpperCase()),
   service: textParam(256),
   q: textParam(256),
   limit: limitParam(50, 500),
@@ -188,6 +186,14 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+export const ErrorClassificationShape = z.object({
+  /** e.g. `temporal-timeout-text`, `http-status`, `operator:acme-portal`, `watchdog`. */
+  rule: z.string(),
+  /** e.g. `message~"activity StartToClose timeout"`. */
+  signal: z.string().nullable(),
+});
+export type ErrorClassification = z.infer<typeof ErrorClassificationShape>;
+
 export const ErrorOccurrenceShape = z.object({
   id: z.string(),
   at: z.string(),
@@ -209,6 +215,8 @@ export const ErrorOccurrenceShape = z.object({
   upstreamType: z.string().nullable(),
   retryable: z.enum(RETRYABLE),
   attributes: json,
+  /** Why this code: the classifier rule that decided and the signal it used; null for occurrences stored before it was recorded. */
+  classification: ErrorClassificationShape.nullable(),
 });
 export type ErrorOccurrence = z.infer<typeof ErrorOccurrenceShape>;
 

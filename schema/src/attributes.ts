@@ -27,6 +27,9 @@ export const ATTR = {
   errorUserMessage: 'error.user_message',
   errorSourceSystem: 'error.source_system',
   errorFingerprint: 'error.fingerprint',
+  /** The classifier rule the SDK's in-process classification used, and its signal; the collector stores them. */
+  classifierRule: 'faultline.classifier.rule',
+  classifierSignal: 'faultline.classifier.signal',
   /** Set on a span that fails only because a child's already-recorded error escaped it: one failure, one occurrence. */
   errorPropagated: 'faultline.error.propagated',
   /** Classifier inputs recorded on error spans so the collector can reproduce the code. */

@@ -9,6 +9,7 @@ export type {
   ApiError,
   CodeDetail,
   CodeWithStats,
+  ErrorClassification,
   ErrorGroup,
   ErrorOccurrence,
   LastError,
@@ -38,3 +39,5 @@ export * from './classifier.ts';
 export * from './fingerprint.ts';
 export * from './scrub.ts';
 export * from './scenarios.ts';
+export * from './exception-type.ts';
+export * from './classifier-input.ts';

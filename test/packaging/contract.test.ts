@@ -16,7 +16,7 @@ describe('@faultline/schema is a pure contract', () => {
   it('depends on zod alone and declares no side effects', () => {
     expect(Object.keys(pkg.dependencies)).toEqual(['zod']);
     expect(pkg.sideEffects).toBe(false);
-    expect(Object.keys(pkg.exports)).toEqual(['.', './api', './package.json']);
+    expect(Object.keys(pkg.exports)).toEqual(['.', './api', './operator-rules', './package.json']);
   });
 
   it.each(sources)('src/%s imports no Node module, no Drizzle, nothing of the other packages', (file) => {

@@ -5,10 +5,11 @@
 import { Hono } from 'hono';
 import { and, desc, eq, gte, isNotNull, sql } from 'drizzle-orm';
 import { errors } from '../store/tables/index.ts';
-import { CATALOG, getCatalogEntry, type CatalogEntry, type CodeWithStats, type Session } from '@faultline/schema';
+import type { CatalogEntry, CodeWithStats, Session } from '@faultline/schema';
 import { CodeDetailShape, CodeParamShape, CodeWithStatsShape } from '@faultline/schema/api';
 import { z } from 'zod';
 import type { CollectorDeps } from '../deps.ts';
+import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { loadSessionsByIds } from '../sessions/rows.ts';
 import { listGroups } from './errors.ts';
@@ -53,6 +54,7 @@ const isoOrNull = (v: string | Date | null) => (v === null ? null : new Date(v).
 
 export function codeRoutes({ store, config }: CollectorDeps) {
   const db = store.db;
+  const codes = codesOf(config);
   // The retention sweep runs hourly; counting from the cutoff keeps answers right in between.
   const since = () => new Date(Date.now() - config.retentionDays * 86_400_000);
 
@@ -60,12 +62,12 @@ export function codeRoutes({ store, config }: CollectorDeps) {
   .get('/', async (c) => {
     const rows = await db.select(statsColumns).from(errors).where(gte(errors.at, since())).groupBy(errors.code);
     const byCode = new Map(rows.map((r) => [r.code, { count: r.count, sessions: r.sessions, lastSeen: isoOrNull(r.lastSeen) }]));
-    return c.json(CodeListShape.parse(CATALOG.map((e) => withStats(e, byCode.get(e.code)))), 200);
+    return c.json(CodeListShape.parse(codes.entries.map((e) => withStats(e, byCode.get(e.code)))), 200);
   })
 
   .get('/:code', valid('param', CodeParamShape), async (c) => {
     const asked = c.req.valid('param').code;
-    const entry = getCatalogEntry(asked.toUpperCase());
+    const entry = codes.get(asked.toUpperCase());
     if (!entry) {
       throw new FaultlineError(
         'not_found',
@@ -90,7 +92,7 @@ export function codeRoutes({ store, config }: CollectorDeps) {
     const detail = {
       ...withStats(entry, stats && { count: stats.count, sessions: stats.sessions, lastSeen: isoOrNull(stats.lastSeen) }),
       recentSessions: ids.map((id) => byId.get(id)).filter((s): s is Session => s !== undefined),
-      groups: await listGroups(db, { code: entry.code, limit: 100 }),
+      groups: await listGroups(db, { code: entry.code, limit: 100 }, codes),
     };
     return c.json(CodeDetailShape.parse(detail), 200);
   });

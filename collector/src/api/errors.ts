@@ -6,9 +6,11 @@ import { Hono } from 'hono';
 import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { errorGroups, errors } from '../store/tables/index.ts';
-import { getCatalogEntry, type Category, type ErrorGroup, type GroupStatus } from '@faultline/schema';
+import type { Category, ErrorGroup, GroupStatus } from '@faultline/schema';
 import { ErrorGroupShape, ErrorListQueryShape, ErrorOccurrenceShape, GroupListQueryShape, GroupParamShape, GroupPatchShape, PageShape } from '@faultline/schema/api';
+import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { CollectorDeps } from '../deps.ts';
+import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { errorFromRow } from '../sessions/rows.ts';
 import type { Db } from '../store/db.ts';
@@ -24,12 +26,12 @@ const groupColumns = {
   sessions: sql<number>`(select count(distinct e.session_id)::int from errors e where e.fingerprint = error_groups.fingerprint)`,
 };
 
-function groupFromRow(r: typeof errorGroups.$inferSelect & { sessions: number }): ErrorGroup {
+function groupFromRow(r: typeof errorGroups.$inferSelect & { sessions: number }, codes: CodeBook): ErrorGroup {
   return {
     fingerprint: r.fingerprint,
     code: r.code,
     category: r.category as Category,
-    title: getCatalogEntry(r.code)?.title ?? r.code,
+    title: codes.get(r.code)?.title ?? r.code,
     exceptionType: r.exceptionType,
     sampleMessage: r.sampleMessage,
     firstSeen: r.firstSeen.toISOString(),
@@ -41,7 +43,11 @@ function groupFromRow(r: typeof errorGroups.$inferSelect & { sessions: number })
 }
 
 /** Groups most recently seen first. */
-export async function listGroups(db: Db, f: { code?: string; status?: GroupStatus; limit: number }): Promise<ErrorGroup[]> {
+export async function listGroups(
+  db: Db,
+  f: { code?: string; status?: GroupStatus; limit: number },
+  codes: CodeBook = BUILTIN_CODES,
+): Promise<ErrorGroup[]> {
   const where: SQL[] = [];
   if (f.code) where.push(eq(errorGroups.code, f.code));
   if (f.status) where.push(eq(errorGroups.status, f.status));
@@ -51,11 +57,12 @@ export async function listGroups(db: Db, f: { code?: string; status?: GroupStatu
     .where(and(...where))
     .orderBy(desc(errorGroups.lastSeen), desc(errorGroups.fingerprint))
     .limit(f.limit);
-  return rows.map(groupFromRow);
+  return rows.map((r) => groupFromRow(r, codes));
 }
 
-export function errorRoutes({ store }: CollectorDeps) {
+export function errorRoutes({ store, config }: CollectorDeps) {
   const db = store.db;
+  const codes = codesOf(config);
 
   return new Hono()
   .get('/errors', valid('query', ErrorListQueryShape), async (c) => {
@@ -73,13 +80,13 @@ export function errorRoutes({ store }: CollectorDeps) {
       .where(and(...where))
       .orderBy(desc(errors.at), desc(errors.id))
       .limit(p.limit + 1);
-    const page = pageOf(rows, p.limit, errorFromRow, (r) => ({ t: r.cursorTime, id: r.id }));
+    const page = pageOf(rows, p.limit, (r) => errorFromRow(r, codes), (r) => ({ t: r.cursorTime, id: r.id }));
     return c.json(ErrorPageShape.parse(page), 200);
   })
 
   .get('/groups', valid('query', GroupListQueryShape), async (c) => {
     const p = c.req.valid('query');
-    return c.json(GroupListShape.parse(await listGroups(db, p)), 200);
+    return c.json(GroupListShape.parse(await listGroups(db, p, codes)), 200);
   })
 
   .patch('/groups/:fingerprint', valid('param', GroupParamShape), jsonBody('{"status":"resolved"}'), valid('json', GroupPatchShape), async (c) => {
@@ -90,6 +97,6 @@ export function errorRoutes({ store }: CollectorDeps) {
       throw new FaultlineError('not_found', 404, `No error group with fingerprint ${JSON.stringify(fingerprint)}; GET /api/groups lists them.`);
     }
     const [row] = await db.select(groupColumns).from(errorGroups).where(eq(errorGroups.fingerprint, fingerprint));
-    return c.json(ErrorGroupShape.parse(groupFromRow(row)), 200);
+    return c.json(ErrorGroupShape.parse(groupFromRow(row, codes)), 200);
   });
 }

@@ -7,16 +7,18 @@
 import { Hono } from 'hono';
 import { and, count, desc, eq, gte, inArray, sql } from 'drizzle-orm';
 import { errors, sessions } from '../store/tables/index.ts';
-import { CATEGORIES, getCatalogEntry, type Category, type Overview, type OverviewBucket } from '@faultline/schema';
+import { CATEGORIES, type Category, type Overview, type OverviewBucket } from '@faultline/schema';
 import { OverviewQueryShape, OverviewShape, WINDOWS } from '@faultline/schema/api';
 import type { CollectorDeps } from '../deps.ts';
+import { codesOf } from '../config.ts';
 import { valid } from './params.ts';
 import { timeoutStats } from './timeouts.ts';
 import { failedSession } from '../sessions/rows.ts';
 
 const ACTIVE_STATES = ['starting', 'running', 'retrying', 'waiting_input'];
 
-export function overviewRoutes({ store }: CollectorDeps) {
+export function overviewRoutes({ store, config }: CollectorDeps) {
+  const codes = codesOf(config);
   const db = store.db;
 
   return new Hono().get('/', valid('query', OverviewQueryShape), async (c) => {
@@ -70,7 +72,7 @@ export function overviewRoutes({ store }: CollectorDeps) {
       sessions: { total, active, failed, stuck },
       errors: errorCount,
       topCodes: top.map((t) => {
-        return { code: t.code, title: getCatalogEntry(t.code)?.title ?? t.code, category: t.category as Category, count: Number(t.count) };
+        return { code: t.code, title: codes.get(t.code)?.title ?? t.code, category: t.category as Category, count: Number(t.count) };
       }),
       timeouts,
       series,

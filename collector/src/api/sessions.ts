@@ -6,7 +6,7 @@
 import { Hono } from 'hono';
 import { and, desc, eq, getTableColumns, inArray, isNull, like, or, sql, type SQL } from 'drizzle-orm';
 import { errors, sessions, spans } from '../store/tables/index.ts';
-import { ATTR, getCatalogEntry, type ErrorOccurrence, type SessionState, type TimelineItem, type TimelineKind } from '@faultline/schema';
+import { ATTR, type ErrorOccurrence, type SessionState, type TimelineItem, type TimelineKind } from '@faultline/schema';
 import {
   LatestOutputShape,
   PageShape,
@@ -17,7 +17,9 @@ import {
   isTraceIdQuery,
   type LatestOutput,
 } from '@faultline/schema/api';
+import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { CollectorDeps } from '../deps.ts';
+import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { errorFromRow, failedSession, loadErrorsByIds, notFailedSession, sessionFromRow } from '../sessions/rows.ts';
 import type { Db } from '../store/db.ts';
@@ -27,6 +29,14 @@ import { afterCursor, cursorTime, pageOf, valid } from './params.ts';
 export const TIMELINE_MAX = 2000;
 
 const SessionPageShape = PageShape(SessionShape);
+
+/** The contract's filters, with `code` one this collector knows (the catalog and the operator's codes). */
+const listQuery = (codes: CodeBook) =>
+  SessionListQueryShape.extend({
+    code: SessionListQueryShape.shape.code.refine((c) => c === undefined || codes.get(c) !== undefined, {
+      error: 'is not a code in the catalog (GET /api/codes lists them)',
+    }),
+  });
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
 
@@ -42,11 +52,13 @@ export async function findSession(db: Db, id: string) {
   return row;
 }
 
-export function sessionRoutes({ store }: CollectorDeps) {
+export function sessionRoutes({ store, config }: CollectorDeps) {
+  const codes = codesOf(config);
+  const query = listQuery(codes);
   const db = store.db;
 
   return new Hono()
-  .get('/', valid('query', SessionListQueryShape), async (c) => {
+  .get('/', valid('query', query), async (c) => {
     const p = c.req.valid('query');
     const where: (SQL | undefined)[] = [];
     if (p.state) where.push(eq(sessions.state, p.state));
@@ -87,7 +99,7 @@ export function sessionRoutes({ store }: CollectorDeps) {
   .get('/:id', valid('param', SessionIdParamShape), async (c) => {
     const { id } = c.req.valid('param');
     const session = sessionFromRow(await findSession(db, id));
-    return c.json(SessionDetailShape.parse({ session, timeline: await loadTimeline(db, id) }), 200);
+    return c.json(SessionDetailShape.parse({ session, timeline: await loadTimeline(db, id, codes) }), 200);
   })
 
   .get('/:id/latest', valid('param', SessionIdParamShape), async (c) => {
@@ -100,7 +112,7 @@ export function sessionRoutes({ store }: CollectorDeps) {
     let latest: LatestOutput;
     // On a tie the error wins: an orchestrator must not read stale output as success.
     if (err && (!outputAt || err.at.getTime() >= outputAt.getTime())) {
-      const error = errorFromRow(err);
+      const error = errorFromRow(err, codes);
       latest = { sessionId: id, kind: 'error', at: error.at, text: error.message, error, state };
     } else if (outputAt) {
       latest = { sessionId: id, kind: 'output', at: outputAt.toISOString(), text: row.latestOutput, error: null, state };
@@ -114,7 +126,7 @@ export function sessionRoutes({ store }: CollectorDeps) {
 const LIFTED = new Set<string>([ATTR.sessionId, ATTR.sessionState, ATTR.sessionStatusMessage]);
 
 /** The session's spans (and watchdog occurrences, which have no span) in time order, newest TIMELINE_MAX. */
-export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineItem[]> {
+export async function loadTimeline(db: Db, sessionId: string, codes: CodeBook = BUILTIN_CODES): Promise<TimelineItem[]> {
   const rows = await db
     .select({
       traceId: spans.traceId,
@@ -135,7 +147,7 @@ export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineI
     .limit(TIMELINE_MAX);
   rows.reverse();
   const occurrences = new Map<string, ErrorOccurrence>();
-  for (const e of await loadErrorsByIds(db, rows.filter((r) => r.errorCode !== null).map((r) => `${r.traceId}:${r.spanId}`))) {
+  for (const e of await loadErrorsByIds(db, rows.filter((r) => r.errorCode !== null).map((r) => `${r.traceId}:${r.spanId}`), codes)) {
     occurrences.set(e.id, e);
   }
   const stalls = await db
@@ -180,7 +192,7 @@ export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineI
         ...base,
         kind: 'error',
         code: error?.code ?? r.errorCode,
-        message: error?.message ?? getCatalogEntry(r.errorCode)?.userMessage ?? null,
+        message: error?.message ?? codes.get(r.errorCode)?.userMessage ?? null,
         details: { ...details, spanType: r.spanType },
         ...(error ? { error } : {}),
       };
@@ -189,7 +201,7 @@ export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineI
     return { ...base, kind: r.spanType as TimelineKind, code: r.errorCode, message: r.statusMessage, details };
   });
   for (const s of stalls) {
-    const error = errorFromRow(s);
+    const error = errorFromRow(s, codes);
     items.push({
       kind: 'error',
       at: error.at,

@@ -52,6 +52,72 @@ describe('enrichSpans', () => {
   });
 });
 
+function plainSpan(over: Partial<DecodedSpan> & { exception?: Record<string, string> }): DecodedSpan {
+  const { exception, ...rest } = over;
+  return {
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'c7ad6b7169203331',
+    parentSpanId: null,
+    name: 'agent.turn',
+    kind: 1,
+    startTimeUnixNano: 1_700_000_000_000_000_000n,
+    endTimeUnixNano: 1_700_000_000_100_000_000n,
+    statusCode: 2,
+    statusMessage: exception?.['exception.message'] ?? null,
+    attributes: {},
+    events: exception ? [{ name: 'exception', timeUnixNano: 1_700_000_000_100_000_000n, attributes: exception }] : [],
+    resource: { 'service.name': 'agent-runtime' },
+    scopeName: null,
+    ...rest,
+  };
+}
+
+describe('classification of a plain producer’s error span', () => {
+  it('reads the Temporal interceptor’s span and the server’s timeout text, and keeps the rule and signal', () => {
+    const enriched = enrichSpan(
+      plainSpan({
+        name: 'RunWorkflow:agentWorkflow',
+        scopeName: '@temporalio/interceptor-workflow',
+        exception: { 'exception.type': 'TimeoutFailure', 'exception.message': 'activity Heartbeat timeout' },
+      }),
+    );
+    expect(enriched.error).toMatchObject({
+      code: 'AGT-TIMEOUT-HEARTBEAT',
+      rule: 'temporal-timeout-text',
+      ruleSignal: 'message~"activity Heartbeat timeout"',
+      timeoutKind: 'heartbeat',
+    });
+  });
+
+  it('never words the runtime’s own TypeError as a provider problem, even with a provider on the resource', () => {
+    const enriched = enrichSpan(
+      plainSpan({
+        resource: { 'service.name': 'agent-runtime', 'gen_ai.provider.name': 'anthropic' },
+        exception: { 'exception.type': 'TypeError', 'exception.message': "Cannot read properties of undefined (reading 'map')" },
+      }),
+    );
+    expect(enriched.error).toMatchObject({ code: 'AGT-WORKER-UNKNOWN', rule: 'runtime-error', ruleSignal: 'exception.type="TypeError"' });
+    expect(enriched.error!.message).toBe('Something went wrong while the agent was working.');
+  });
+
+  it('stores the SDK’s own rule and signal with the code it sent', () => {
+    const enriched = enrichSpan(
+      plainSpan({ attributes: { 'error.type': 'AGT-PROVIDER-BILLING', 'faultline.classifier.rule': 'billing-text', 'faultline.classifier.signal': 'message~"credit balance is too low"' } }),
+    );
+    expect(enriched.error).toMatchObject({ code: 'AGT-PROVIDER-BILLING', rule: 'billing-text', ruleSignal: 'message~"credit balance is too low"' });
+  });
+
+  it('scrubs secrets out of the signal, which quotes the message', () => {
+    const enriched = enrichSpan(
+      plainSpan({ exception: { 'exception.type': 'Error', 'exception.message': 'Incorrect API key provided: sk-proj-abcdefghijklmnopqrstuvwx. You can find your API key at …' } }),
+    );
+    expect(enriched.error?.code).toBe('AGT-PROVIDER-AUTH');
+    expect(enriched.error?.ruleSignal).toBe('message~"Incorrect API key provided"');
+    const withSecretInSignal = enrichSpan(plainSpan({ exception: { 'exception.type': 'Error', 'exception.message': 'api_key=sk-abcdefghijklmnopqrstuv something odd' } }));
+    expect(withSecretInSignal.error?.ruleSignal).not.toContain('sk-abc');
+  });
+});
+
 describe('enrichSpansYielding', () => {
   it('gives the event loop back between spans, so a timer fires while megabytes of adversarial strings are scrubbed', async () => {
     const MB = 1 << 20;
@@ -67,7 +133,7 @@ describe('enrichSpansYielding', () => {
       last = performance.now();
     }, 1);
     const started = performance.now();
-    const out = await enrichSpansYielding(spans, 10);
+    const out = await enrichSpansYielding(spans, null, 10);
     const total = performance.now() - started;
     clearInterval(timer);
     expect(out).toHaveLength(units.length);

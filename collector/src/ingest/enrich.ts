@@ -7,10 +7,11 @@ import {
   ATTR,
   SESSION_ID_ALIASES,
   SPAN,
+  classifierInputFromAttributes,
   classify,
   fingerprint,
-  getCatalogEntry,
   isCatalogCode,
+  spanKindName,
   isSecretKey,
   isSessionState,
   REDACTED,
@@ -22,6 +23,7 @@ import {
   type ClassifierInput,
   type SessionState,
 } from '@faultline/schema';
+import { BUILTIN_CODES, type OperatorRules } from '@faultline/schema/operator-rules';
 import type { Attributes, AttrValue, DecodedSpan } from '../otlp/types.ts';
 
 export type SpanType = 'status' | 'heartbeat' | 'turn' | 'tool' | 'error' | 'span';
@@ -38,7 +40,9 @@ export interface EnrichedError {
   timeoutKind: string | null;
   upstreamStatus: number | null;
   upstreamType: string | null;
+  /** The classifier rule that decided the code, and the signal it used: stored so an operator sees why. */
   rule: string;
+  ruleSignal: string | null;
 }
 
 export interface EnrichedSpan {
@@ -174,38 +178,49 @@ export class Scrubber {
   }
 }
 
-/** Classifier input from what an OTLP span carries (DESIGN §3). */
+/** Classifier input from what an OTLP span carries (DESIGN §3): the schema's one reading of span attributes. */
 export function classifierInputFromSpan(span: DecodedSpan, spanType: SpanType): ClassifierInput {
-  const a = span.attributes;
   const exception = [...span.events].reverse().find((e) => e.name === 'exception');
-  const ex = exception?.attributes ?? {};
-  return {
-    code: str(a[ATTR.errorType]),
-    exceptionType: str(ex[ATTR.exceptionType]) ?? str(a[ATTR.exceptionType]),
-    message: str(ex[ATTR.exceptionMessage]) ?? str(a[ATTR.exceptionMessage]) ?? span.statusMessage,
-    httpStatus: num(a[ATTR.httpStatus]) ?? num(a['http.status_code']),
-    upstreamType: str(a[ATTR.upstreamType]) ?? str(a['error.upstream_type']),
-    upstreamCode: str(a[ATTR.upstreamCode]) ?? str(a['error.upstream_code']),
-    errno: str(a[ATTR.errno]),
-    temporalTimeoutType: str(a[ATTR.temporalTimeoutType]),
-    failoverReason: str(a[ATTR.failoverReason]),
-    timeoutKind: str(a[ATTR.timeoutKind]),
-    cliExitCode: num(a[ATTR.cliExitCode]),
-    cliSignal: str(a[ATTR.processSignal]),
-    stderrTail: str(a[ATTR.cliStderrTail]),
-    sandboxErrorClass: str(a[ATTR.sandboxErrorClass]),
-    sandboxExitCode: num(a[ATTR.sandboxExitCode]),
-    terminationRequested: bool(a[ATTR.terminationRequested]),
-    operation: str(a[ATTR.operation]),
+  return classifierInputFromAttributes({
+    name: span.name,
+    kind: spanKindName(span.kind),
+    scope: span.scopeName,
+    statusMessage: span.statusMessage,
+    attributes: span.attributes,
+    exception: exception?.attributes ?? null,
+    resource: span.resource,
     isTool: spanType === 'tool',
-  };
+  });
 }
 
-function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | null, model: string | null, scrub: Scrubber): EnrichedError {
+/**
+ * Who decides the code: the operator's rules first, then a catalog code the SDK already chose
+ * (with the rule it reported), then the built-in classifier.
+ */
+function decide(span: DecodedSpan, input: ClassifierInput, rules: OperatorRules | null): { code: string; rule: string; signal: string | null } {
+  const operator = rules?.classify(input) ?? null;
+  if (operator !== null) return { code: operator.code, rule: operator.rule, signal: operator.signal ?? null };
+  if (input.code && isCatalogCode(input.code)) {
+    const sdkRule = str(span.attributes[ATTR.classifierRule]);
+    const sdkSignal = str(span.attributes[ATTR.classifierSignal]);
+    return { code: input.code, rule: clip(sdkRule, 200) ?? 'explicit-code', signal: clip(sdkSignal, 1000) ?? `error.type=${JSON.stringify(input.code)}` };
+  }
+  const decided = classify(input);
+  return { code: decided.code, rule: decided.rule, signal: decided.signal ?? null };
+}
+
+function enrichError(
+  span: DecodedSpan,
+  spanType: SpanType,
+  provider: string | null,
+  model: string | null,
+  scrub: Scrubber,
+  rules: OperatorRules | null,
+): EnrichedError {
   const input = classifierInputFromSpan(span, spanType);
   const explicit = input.code && isCatalogCode(input.code) ? input.code : null;
-  const { code, rule } = explicit ? { code: explicit, rule: 'explicit-code' } : classify({ ...input, code: null });
-  const entry = getCatalogEntry(code)!;
+  const { code, rule, signal } = decide(span, input, rules);
+  const entry = (rules?.codes ?? BUILTIN_CODES).get(code)!;
   // A foreign `error.type` (e.g. "java.net.SocketTimeoutException") is still worth keeping as the type.
   const rawType = input.exceptionType ?? (input.code && !explicit ? input.code : null);
   const exceptionType = rawType ? scrub.text(rawType).slice(0, 256) : null;
@@ -227,13 +242,15 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
     upstreamStatus: httpStatusOrNull(input.httpStatus),
     upstreamType: scrub.textOrNull(input.upstreamType),
     rule,
+    // Signals quote the message, so they are scrubbed like it.
+    ruleSignal: signal === null ? null : scrub.text(signal),
   };
 }
 
 /** Enrich the spans of one request, sharing one scrub memo. */
-export function enrichSpans(spans: DecodedSpan[]): EnrichedSpan[] {
+export function enrichSpans(spans: DecodedSpan[], rules: OperatorRules | null = null): EnrichedSpan[] {
   const scrub = new Scrubber();
-  return spans.map((span) => enrichSpan(span, scrub));
+  return spans.map((span) => enrichSpan(span, scrub, rules));
 }
 
 /**
@@ -241,12 +258,12 @@ export function enrichSpans(spans: DecodedSpan[]): EnrichedSpan[] {
  * request (64 MiB of adversarial strings scrub in seconds, linear or not) cannot stall every
  * other client, the API and /healthz. One span is the unit; a span's cost is bounded by its size.
  */
-export async function enrichSpansYielding(spans: DecodedSpan[], sliceMs = 10): Promise<EnrichedSpan[]> {
+export async function enrichSpansYielding(spans: DecodedSpan[], rules: OperatorRules | null = null, sliceMs = 10): Promise<EnrichedSpan[]> {
   const scrub = new Scrubber();
   const out: EnrichedSpan[] = [];
   let sliceStart = performance.now();
   for (const span of spans) {
-    out.push(enrichSpan(span, scrub));
+    out.push(enrichSpan(span, scrub, rules));
     if (performance.now() - sliceStart > sliceMs) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       sliceStart = performance.now();
@@ -255,7 +272,7 @@ export async function enrichSpansYielding(spans: DecodedSpan[], sliceMs = 10): P
   return out;
 }
 
-export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()): EnrichedSpan {
+export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber(), rules: OperatorRules | null = null): EnrichedSpan {
   const a = span.attributes;
   const spanType = spanTypeOf(span);
   // Every field that is stored or served is scrubbed, names and ids included.
@@ -297,7 +314,7 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
     outputText: str(scrubbed[ATTR.outputText]),
     heartbeat,
     resource: scrub.sharedAttributes(span.resource),
-    error: isError ? enrichError(span, spanType, provider, model, scrub) : null,
+    error: isError ? enrichError(span, spanType, provider, model, scrub, rules) : null,
     errorPropagated: isError && bool(a[ATTR.errorPropagated]) === true,
   };
 }

@@ -72,7 +72,7 @@ export function ingestRoutes(config: Config, pipeline: IngestPipeline) {
       }
       let stored;
       try {
-        stored = await pipeline.submit(await enrichSpansYielding(spans));
+        stored = await pipeline.submit(await enrichSpansYielding(spans, config.rules));
       } catch (err) {
         if (err instanceof BackPressureError) {
           return otlpAnswer(err.status, err.message, format, { 'retry-after': String(err.retryAfterSeconds) });

@@ -48,6 +48,14 @@ describe('Timeline', () => {
     expect(error.textContent!.replace(details.textContent!, '')).not.toContain('handleAssistantFailover');
   });
 
+  it('says inside the fold which rule chose the code and on what signal', () => {
+    const { container } = render(Timeline, { items });
+    const details = container.querySelector('li[data-kind="error"] details')!;
+    const why = details.querySelector('[data-testid="classification"]')!;
+    expect(why.textContent).toContain('billing-text');
+    expect(why.textContent).toContain('message~"credit balance is too low"');
+  });
+
   it('places a failed turn where it failed, after the error status the SDK sent first', () => {
     const { container } = render(Timeline, {
       items: [
