@@ -47,9 +47,9 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 # Listens beyond loopback, so FAULTLINE_INGEST_KEYS and FAULTLINE_API_TOKEN must be set (or
 # FAULTLINE_ALLOW_INSECURE=1 behind a trusted network); the collector refuses to start otherwise.
-ENV HOST=0.0.0.0 PORT=4318 FAULTLINE_DATA_DIR=/data
+ENV HOST=0.0.0.0 PORT=4318 FAULTLINE_GRPC_PORT=4317 FAULTLINE_DATA_DIR=/data
 VOLUME ["/data"]
-EXPOSE 4318
+EXPOSE 4318 4317
 HEALTHCHECK --interval=10s --timeout=5s --retries=30 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4318)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "collector/dist/cli.js"]

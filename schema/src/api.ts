@@ -220,7 +220,8 @@ export const ErrorOccurrenceShape = z.object({
 });
 export type ErrorOccurrence = z.infer<typeof ErrorOccurrenceShape>;
 
-export const TIMELINE_KINDS = ['status', 'heartbeat', 'turn', 'tool', 'error', 'span'] as const;
+/** `log`: an OpenTelemetry log event (an agent CLI's prompt, API request, tool result, …). */
+export const TIMELINE_KINDS = ['status', 'heartbeat', 'turn', 'tool', 'error', 'span', 'log'] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 
 export const TimelineItemShape = z.object({

@@ -627,7 +627,7 @@ export function isCatalogCode(code: unknown): code is string {
  * Display names for `gen_ai.provider.name` values of the OpenTelemetry GenAI conventions;
  * anything else is shown as sent.
  */
-const PROVIDER_NAMES: Record<string, string> = {
+export const PROVIDER_NAMES: Readonly<Record<string, string>> = {
   anthropic: 'Anthropic',
   openai: 'OpenAI',
   'azure.ai.openai': 'Azure OpenAI',

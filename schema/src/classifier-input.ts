@@ -4,7 +4,7 @@
  *
  * Pure: no node:* imports.
  */
-import { ATTR } from './attributes.ts';
+import { ATTR, PROVIDER_ALIASES } from './attributes.ts';
 import type { ClassifierInput, SpanKindName } from './classifier-types.ts';
 
 /**
@@ -19,7 +19,7 @@ export const CLASSIFIER_ATTRIBUTE_ALIASES = {
   grpcStatus: ['rpc.grpc.status_code'],
   rpcService: ['rpc.service'],
   /** Only span-level attributes count: a resource-wide provider is no evidence that this span called it. */
-  provider: [ATTR.genAiProvider, 'gen_ai.system', 'ai.model.provider', 'llm.provider'],
+  provider: PROVIDER_ALIASES,
   genAiOperation: [ATTR.genAiOperation],
   serverAddress: ['server.address', 'net.peer.name', 'http.host'],
   url: ['url.full', 'http.url'],

@@ -1,4 +1,5 @@
 export * from './attributes.ts';
+export * from './log-events.ts';
 export * from './states.ts';
 export * from './catalog-types.ts';
 export * from './classifier-types.ts';

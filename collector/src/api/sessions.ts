@@ -221,6 +221,12 @@ export async function loadTimeline(db: Db, sessionId: string, codes: CodeBook = 
   // where it happened (its occurrence time, the failed span's end), not where its turn or tool
   // began: otherwise a failed turn reads as before the `error` status the SDK emitted first.
   const when = (i: TimelineItem) => (i.kind === 'error' ? (i.error?.at ?? i.endAt ?? i.at) : i.at);
-  items.sort((x, y) => (when(x) < when(y) ? -1 : when(x) > when(y) ? 1 : 0));
+  // Log events stamped in the same millisecond keep their producer's order where it says one
+  // (Claude Code's `event.sequence`).
+  const sequence = (i: TimelineItem) => {
+    const n = (i.error?.attributes ?? i.details)['event.sequence'];
+    return typeof n === 'number' ? n : 0;
+  };
+  items.sort((x, y) => (when(x) < when(y) ? -1 : when(x) > when(y) ? 1 : sequence(x) - sequence(y)));
   return items.length > TIMELINE_MAX ? items.slice(items.length - TIMELINE_MAX) : items;
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { scrubAttributes } from '@faultline/schema';
-import type { DecodedSpan } from '../otlp/types.ts';
-import { Scrubber, enrichSpan, enrichSpans, enrichSpansYielding } from './enrich.ts';
+import { PROMPT_NOT_STORED, scrubAttributes } from '@faultline/schema';
+import type { DecodedLogRecord, DecodedSpan } from '../otlp/types.ts';
+import { Scrubber, enrichSpan, enrichSpans, enrichSpansYielding, providerErrorInText } from './enrich.ts';
+import { logRecordsToSpans } from './logs.ts';
 
 const attrs = {
   'session.id': 'sess-1',
@@ -118,6 +119,118 @@ describe('classification of a plain producer’s error span', () => {
   });
 });
 
+describe('prompt text', () => {
+  // A Vercel AI SDK `ai.generateText` span as it records inputs by default.
+  const vercel = {
+    ...span('c7ad6b7169203331', 'x'),
+    name: 'ai.generateText',
+    statusCode: 0,
+    statusMessage: null,
+    events: [],
+    attributes: {
+      'ai.telemetry.metadata.sessionId': 'chat-42',
+      'ai.model.provider': 'openai.chat',
+      'ai.model.id': 'gpt-4o',
+      'ai.prompt': '{"prompt":"my password is hunter2, summarise my inbox"}',
+      'ai.result.text': 'Here is the summary.',
+    },
+  } as unknown as DecodedSpan;
+
+  it('is replaced by a marker unless the operator keeps it, and the rest of the span is unchanged', () => {
+    const [dropped] = enrichSpans([vercel]);
+    expect(dropped.attributes['ai.prompt']).toBe(PROMPT_NOT_STORED);
+    expect(dropped).toMatchObject({ sessionId: 'chat-42', provider: 'openai', model: 'gpt-4o' });
+    expect(dropped.attributes['ai.result.text']).toBe('Here is the summary.');
+    const [kept] = enrichSpans([vercel], { storePrompts: true });
+    // Kept, and still scrubbed like any text.
+    expect(kept.attributes['ai.prompt']).toBe('{"prompt":"my password is hunter2, summarise my inbox"}');
+  });
+
+  it('drops the body of a GenAI user-message log event too', () => {
+    const [event] = enrichSpans(logRecordsToSpans([{ ...logRecord, eventName: 'gen_ai.user.message', body: 'What is in my private notes?' }]));
+    expect(event.statusMessage).toBe(PROMPT_NOT_STORED);
+    const [kept] = enrichSpans(logRecordsToSpans([{ ...logRecord, eventName: 'gen_ai.user.message', body: 'What is in my private notes?' }]), { storePrompts: true });
+    expect(kept.statusMessage).toBe('What is in my private notes?');
+  });
+});
+
+const logRecord: DecodedLogRecord = {
+  timeUnixNano: 1_700_000_000_000_000_000n,
+  observedTimeUnixNano: 1_700_000_000_000_500_000n,
+  severityNumber: 9,
+  severityText: 'INFO',
+  body: null,
+  attributes: { 'session.id': 'log-1' },
+  eventName: null,
+  traceId: null,
+  spanId: null,
+  resource: { 'service.name': 'app' },
+  scopeName: 'app',
+};
+
+describe('log records', () => {
+  it('get the same id when sent again, and different ids when anything differs', () => {
+    const once = logRecordsToSpans([logRecord])[0];
+    const again = logRecordsToSpans([{ ...logRecord, attributes: { ...logRecord.attributes }, resource: { ...logRecord.resource } }])[0];
+    expect([again.traceId, again.spanId]).toEqual([once.traceId, once.spanId]);
+    // A pipeline that re-stamps the observed time does not make it a new record.
+    expect(logRecordsToSpans([{ ...logRecord, observedTimeUnixNano: 5n }])[0].spanId).toBe(once.spanId);
+    for (const change of [{ timeUnixNano: 1n }, { body: 'x' }, { attributes: { 'session.id': 'log-2' } }, { resource: { 'service.name': 'other' } }, { severityNumber: 17 }]) {
+      expect(logRecordsToSpans([{ ...logRecord, ...change }])[0].spanId, JSON.stringify(change, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toBe(once.spanId);
+    }
+  });
+
+  it('keep the trace they were emitted in, with their span as the parent', () => {
+    const [s] = logRecordsToSpans([{ ...logRecord, traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174' }]);
+    expect(s).toMatchObject({ traceId: '5b8efff798038103d269b633813fc60c', parentSpanId: 'eee19b7ec3c1b174', name: 'log', statusCode: 0 });
+    expect(s.spanId).not.toBe('eee19b7ec3c1b174');
+  });
+
+  it('are classified from where each CLI keeps status, error text and type', () => {
+    const [gemini] = enrichSpans(
+      logRecordsToSpans([
+        {
+          ...logRecord,
+          body: 'API error for gemini-2.5-pro. Error: x. Duration: 812ms.',
+          attributes: { 'session.id': 'g-1', 'event.name': 'gemini_cli.api_error', error: 'got status: 503 Service Unavailable. {"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}', status_code: 503, 'error.type': 'ApiError' },
+          resource: { 'service.name': 'gemini-cli' },
+        },
+      ]),
+    );
+    expect(gemini.error).toMatchObject({ code: 'AGT-PROVIDER-OVERLOADED', upstreamStatus: 503, exceptionType: 'ApiError', technicalMessage: 'The model is overloaded. Please try again later.' });
+    expect(gemini.error?.message).toMatch(/^Google Gemini/);
+    const [internal] = enrichSpans(
+      logRecordsToSpans([{ ...logRecord, body: 'claude_code.internal_error', attributes: { 'session.id': 'c-1', 'event.name': 'internal_error', error_name: 'Error', error_code: 'ECONNRESET' }, resource: { 'service.name': 'claude-code' } }]),
+    );
+    // The CLI's own internal error names no provider call: a dropped connection there is not blamed on Anthropic.
+    expect(internal.error).toMatchObject({ code: 'AGT-WORKER-UNKNOWN', exceptionType: 'Error' });
+    const [timedOut] = enrichSpans(
+      logRecordsToSpans([{ ...logRecord, body: 'claude_code.api_error', attributes: { 'session.id': 'c-1', 'event.name': 'api_error', error: 'Request timed out.', status_code: 'undefined', attempt: 11 }, resource: { 'service.name': 'claude-code' } }]),
+    );
+    expect(timedOut.error).toMatchObject({ code: 'AGT-PROVIDER-TIMEOUT' });
+    expect(timedOut.error?.message).toMatch(/Anthropic/);
+  });
+});
+
+describe('providerErrorInText', () => {
+  it('reads OpenAI, Responses API, Anthropic and Google error bodies, after a prefix', () => {
+    expect(providerErrorInText('{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}')).toEqual({
+      code: 'insufficient_quota',
+      type: 'insufficient_quota',
+      message: 'You exceeded your current quota',
+    });
+    expect(providerErrorInText('{"type":"response.failed","response":{"error":{"code":"server_error","message":"An error occurred"}}}')).toEqual({ code: 'server_error', type: null, message: 'An error occurred' });
+    expect(providerErrorInText('529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')).toEqual({ code: null, type: 'overloaded_error', message: 'Overloaded' });
+    expect(providerErrorInText('got status: 429 . {"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}')).toEqual({
+      code: null,
+      type: 'RESOURCE_EXHAUSTED',
+      message: 'Resource has been exhausted',
+    });
+    expect(providerErrorInText('socket hang up')).toBeNull();
+    expect(providerErrorInText('bad {json')).toBeNull();
+  });
+});
+
 describe('enrichSpansYielding', () => {
   it('gives the event loop back between spans, so a timer fires while megabytes of adversarial strings are scrubbed', async () => {
     const MB = 1 << 20;
@@ -133,7 +246,7 @@ describe('enrichSpansYielding', () => {
       last = performance.now();
     }, 1);
     const started = performance.now();
-    const out = await enrichSpansYielding(spans, null, 10);
+    const out = await enrichSpansYielding(spans, {}, 10);
     const total = performance.now() - started;
     clearInterval(timer);
     expect(out).toHaveLength(units.length);

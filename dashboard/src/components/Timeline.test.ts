@@ -85,4 +85,18 @@ describe('Timeline', () => {
     render(Timeline, { items: [] });
     expect(screen.getByText(/No telemetry recorded/)).toBeTruthy();
   });
+
+  it('shows an agent CLI\'s log events as events, with their text and no duration', () => {
+    const { container } = render(Timeline, {
+      items: [
+        timelineItem({ kind: 'log', at: at(0), name: 'gemini_cli.user_prompt', durationMs: 0, message: 'User prompt. Length: 25.', details: { prompt_length: 25 } }),
+        timelineItem({ kind: 'log', at: at(1), name: 'claude_code.api_request', durationMs: 0, message: null }),
+      ],
+    });
+    const [prompt, request] = [...container.querySelectorAll('li[data-kind="log"]')];
+    expect(prompt.querySelector('.tl-kind')?.textContent).toBe('Event');
+    expect(prompt.textContent).toContain('gemini_cli.user_prompt');
+    expect(prompt.textContent).toContain('User prompt. Length: 25.');
+    expect(request.textContent).not.toMatch(/\d+ ?ms/);
+  });
 });
