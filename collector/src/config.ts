@@ -123,8 +123,8 @@ const envSchema = z.object({
   FAULTLINE_STORE_PROMPTS: flag.default(false),
 });
 
-/** Every environment variable the collector reads (README's configuration table documents each). */
-export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+/** The environment variables the collector reads (`faultline --help` lists them). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export interface Config {
   port: number;

@@ -153,11 +153,15 @@ export class RequestPreparer {
   private workerPool(): Piscina {
     if (this.pool) return this.pool;
     const filename = workerFile();
-    // Run from TypeScript source (npm start, tests): the worker needs the same loader as this thread.
-    const needsLoader = filename.endsWith('.ts') && !process.execArgv.some((a) => /\btsx\b/.test(a));
+    // Run from TypeScript source (tests, scripts): the worker needs the same loader as this thread,
+    // and the workspace packages' sources (the `@faultline/source` export condition), not their builds.
+    const fromSource = filename.endsWith('.ts');
+    const execArgv = [...process.execArgv];
+    if (fromSource && !execArgv.some((a) => /\btsx\b/.test(a))) execArgv.push('--import', 'tsx');
+    if (fromSource && !execArgv.some((a) => a.includes('@faultline/source'))) execArgv.push('--conditions=@faultline/source');
     this.pool = new Piscina({
       filename,
-      execArgv: needsLoader ? [...process.execArgv, '--import', 'tsx'] : undefined,
+      execArgv,
       // One core stays with the event loop (and PGlite, which runs on it).
       maxThreads: Math.max(1, Math.min(2, os.availableParallelism() - 1)),
       minThreads: 1,
