@@ -8,7 +8,6 @@ import {
   pick,
   readAttributes,
   readJsonShape,
-  string,
   text,
   timestamp,
   type JsonObject,

@@ -46,7 +46,10 @@ const SCALAR_BYTES = 8;
 const ENTRY_BYTES = 4;
 /** A span row's fixed columns (ids, times, kind, status, names of the JSON fields). */
 const SPAN_ROW_BYTES = 200;
+// What JSON escapes: control characters are the point of these patterns.
+// eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /[\u0000-\u001f"\\]/;
+// eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE_ALL = /[\u0000-\u001f"\\]/g;
 
 /** JSON bytes of a string already cut to the value limit: its UTF-8 length, quotes, and escapes. */
