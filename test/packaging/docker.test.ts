@@ -45,7 +45,8 @@ describe('Dockerfile', () => {
     expect(install.args).toContain('--omit=dev');
     const fromBuild = final.filter((i) => i.keyword === 'COPY' && i.args.startsWith('--from='));
     expect(fromBuild.length).toBeGreaterThanOrEqual(5);
-    for (const copy of fromBuild) expect(copy.args).toMatch(/\/(dist|drizzle) /);
+    // Built output, and the Postgres driver with the fix patch-package applied in the build stage (patches/).
+    for (const copy of fromBuild) expect(copy.args).toMatch(/\/(dist|drizzle|node_modules\/postgres) /);
     expect(instructions.some((i) => i.keyword === 'ADD')).toBe(false);
   });
 
