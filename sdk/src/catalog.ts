@@ -61,8 +61,23 @@ const GENERIC_WORDS: Words = {
   retryable: 'once',
 };
 
+// Words depend only on (code, provider, model), a handful of combinations per runtime; rendering
+// them once keeps the catalog lookup and template fill off every fail(). Bounded for odd inputs.
+const wordsCache = new Map<string, Words>();
+const WORDS_CACHE_MAX = 512;
+
 /** The friendly words for a code, with {provider}/{model} filled in. */
 export function wordsFor(code: string, vars: { provider?: string; model?: string }): Words {
+  const key = `${code}\u0000${vars.provider ?? ''}\u0000${vars.model ?? ''}`;
+  const cached = wordsCache.get(key);
+  if (cached) return cached;
+  const words = renderWords(code, vars);
+  if (wordsCache.size >= WORDS_CACHE_MAX) wordsCache.clear();
+  wordsCache.set(key, words);
+  return words;
+}
+
+function renderWords(code: string, vars: { provider?: string; model?: string }): Words {
   const entry = catalogEntry(code);
   if (!entry) return GENERIC_WORDS;
   let message = entry.userMessage;

@@ -14,7 +14,10 @@ export interface FaultlineOptions {
   endpoint?: string;
   /** Sent as `Authorization: Bearer <key>`; default FAULTLINE_INGEST_KEY. */
   ingestKey?: string;
-  /** Where batches wait during a collector outage; default <tmpdir>/.faultline-spool/<service>. */
+  /**
+   * Where batches wait during a collector outage; default <tmpdir>/.faultline-spool/<service>.
+   * Batches go to a subdirectory bound to the endpoint, so they are only ever sent there.
+   */
   spoolDir?: string;
   /** Spool size bound; past it the oldest batches without errors are dropped first. Default 64 MiB. */
   spoolMaxBytes?: number;
@@ -39,6 +42,16 @@ export interface FaultlineOptions {
   replayInitialDelayMs?: number;
   /** Default 30000 ms. */
   replayMaxDelayMs?: number;
+  /**
+   * How long `shutdown()` may try to deliver buffered and spooled spans before it gives up and
+   * says what is left; default 5000 ms.
+   */
+  shutdownTimeoutMs?: number;
+  /**
+   * Call `shutdown()` on `beforeExit`, SIGTERM and SIGINT. A signal handled only by Faultline
+   * still ends the process, once shutdown is over. Default false.
+   */
+  shutdownOnExit?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -54,6 +67,8 @@ export interface ResolvedConfig {
   exportTimeoutMs: number;
   replayInitialDelayMs: number;
   replayMaxDelayMs: number;
+  shutdownTimeoutMs: number;
+  shutdownOnExit: boolean;
   /** Values that were ignored, for the debug log. */
   warnings: string[];
 }
@@ -63,6 +78,8 @@ const DEFAULT_ENDPOINT = 'http://127.0.0.1:4318';
 const DEFAULT_SPOOL_MAX_BYTES = 64 * 1024 * 1024;
 // DESIGN §3: "every few seconds"; well under the collector's 60 s running threshold.
 const DEFAULT_HEARTBEAT_MS = 5_000;
+// Long enough for a collector that restarts (a redeploy) to come back, short enough for a CLI run.
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 // Errors must reach the dashboard "right away"; one second is the ceiling.
 const MAX_SCHEDULED_DELAY_MS = 1_000;
 
@@ -108,6 +125,8 @@ export function resolveConfig(given: FaultlineOptions | undefined, env: NodeJS.P
     exportTimeoutMs: number(options.exportTimeoutMs, 'exportTimeoutMs', 5_000, warnings, 1),
     replayInitialDelayMs: number(options.replayInitialDelayMs, 'replayInitialDelayMs', 1_000, warnings, 1),
     replayMaxDelayMs: number(options.replayMaxDelayMs, 'replayMaxDelayMs', 30_000, warnings, 1),
+    shutdownTimeoutMs: number(options.shutdownTimeoutMs, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS, warnings),
+    shutdownOnExit: options.shutdownOnExit === true,
     warnings,
   };
 }

@@ -2,6 +2,7 @@
  * Turns a thrown value into a catalog code, span attributes and the friendly client payload.
  */
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ATTR } from '@faultline/schema';
 import type { Category, ClassifierInput, Retryable, SessionState, TimeoutKind } from '@faultline/schema';
 import { catalogEntry, classifierInputFrom, classifyInput, isKnownCode, scrub, wordsFor } from './catalog.ts';
@@ -130,16 +131,28 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return out;
 }
 
+/** Sets `key` only when there is a value: the span must not carry empty attributes. */
+function put(attributes: Attributes, key: string, value: AttributeValue | null | undefined): void {
+  if (value !== undefined && value !== null) attributes[key] = value;
+}
+
+export interface DescribeOptions {
+  isTool?: boolean;
+  provider?: string;
+  model?: string;
+  /**
+   * False when the exporter scrubs the exception message, stack and status message at export time
+   * (off the caller's path); then they are only truncated here.
+   */
+  scrub?: boolean;
+}
+
 /**
  * Classifies `error` the way the collector would, preferring what the runtime knows: an explicit
  * code, then a Faultline timeout's own code, then the classifier's precedence. The error is read
  * once here; `classify` gets the fields, not the error, so it does not read it again.
  */
-export function describeError(
-  error: unknown,
-  context: FailContext = {},
-  extra: { isTool?: boolean; provider?: string; model?: string } = {},
-): DescribedError {
+export function describeError(error: unknown, context: FailContext = {}, extra: DescribeOptions = {}): DescribedError {
   const fromError = classifierInputFrom(error);
   const taggedCode = prop(error, 'faultlineCode');
   const taggedKind = prop(error, 'timeoutKind');
@@ -157,39 +170,41 @@ export function describeError(
   const provider = context.provider ?? extra.provider;
   const model = context.model ?? extra.model;
   const words = wordsFor(code, { provider, model });
+  const clean = extra.scrub === false ? (text: string) => text : scrub;
 
   const exceptionType = exceptionTypeOf(error, input);
-  const technicalMessage = truncate(scrub(messageOf(error, input)), MAX_MESSAGE);
+  const technicalMessage = truncate(clean(messageOf(error, input)), MAX_MESSAGE);
   const rawStack = error instanceof Error ? error.stack : undefined;
-  const stacktrace = rawStack ? truncate(scrub(rawStack), MAX_STACK) : undefined;
+  const stacktrace = rawStack ? truncate(clean(rawStack), MAX_STACK) : undefined;
   const heartbeatDetails = lastHeartbeatDetailsOf(error);
 
-  const attributes: Record<string, AttributeValue | undefined> = {
+  const attributes: Attributes = {
     [ATTR.errorType]: code,
     [ATTR.errorCategory]: words.category,
     [ATTR.errorRetryable]: words.retryable,
     [ATTR.errorUserMessage]: words.message,
     'faultline.classifier.rule': rule,
-    [ATTR.httpStatus]: input.httpStatus ?? undefined,
-    [ATTR.upstreamType]: input.upstreamType ?? undefined,
-    [ATTR.upstreamCode]: input.upstreamCode ?? undefined,
-    [ATTR.upstreamRequestId]: requestIdOf(error),
-    [ATTR.errno]: input.errno ?? undefined,
-    [ATTR.temporalTimeoutType]: input.temporalTimeoutType ?? undefined,
-    'faultline.temporal.last_heartbeat_details':
-      heartbeatDetails === undefined ? undefined : truncate(scrub(safeStringify(heartbeatDetails)), MAX_MESSAGE),
-    [ATTR.failoverReason]: input.failoverReason ?? undefined,
-    [ATTR.timeoutKind]: input.timeoutKind ?? catalogEntry(code)?.timeoutKind,
-    [ATTR.cliExitCode]: input.cliExitCode ?? undefined,
-    [ATTR.processSignal]: input.cliSignal ?? undefined,
-    [ATTR.cliStderrTail]: input.stderrTail ? truncate(scrub(input.stderrTail), MAX_STDERR_TAIL) : undefined,
-    [ATTR.sandboxErrorClass]: input.sandboxErrorClass ?? undefined,
-    [ATTR.sandboxExitCode]: input.sandboxExitCode ?? undefined,
-    [ATTR.terminationRequested]: input.terminationRequested ?? undefined,
-    [ATTR.operation]: input.operation ?? undefined,
-    [ATTR.genAiProvider]: provider,
-    [ATTR.genAiModel]: model,
   };
+  put(attributes, ATTR.httpStatus, input.httpStatus);
+  put(attributes, ATTR.upstreamType, input.upstreamType);
+  put(attributes, ATTR.upstreamCode, input.upstreamCode);
+  put(attributes, ATTR.upstreamRequestId, requestIdOf(error));
+  put(attributes, ATTR.errno, input.errno);
+  put(attributes, ATTR.temporalTimeoutType, input.temporalTimeoutType);
+  if (heartbeatDetails !== undefined) {
+    attributes['faultline.temporal.last_heartbeat_details'] = truncate(scrub(safeStringify(heartbeatDetails)), MAX_MESSAGE);
+  }
+  put(attributes, ATTR.failoverReason, input.failoverReason);
+  put(attributes, ATTR.timeoutKind, input.timeoutKind ?? catalogEntry(code)?.timeoutKind);
+  put(attributes, ATTR.cliExitCode, input.cliExitCode);
+  put(attributes, ATTR.processSignal, input.cliSignal);
+  if (input.stderrTail) attributes[ATTR.cliStderrTail] = truncate(scrub(input.stderrTail), MAX_STDERR_TAIL);
+  put(attributes, ATTR.sandboxErrorClass, input.sandboxErrorClass);
+  put(attributes, ATTR.sandboxExitCode, input.sandboxExitCode);
+  put(attributes, ATTR.terminationRequested, input.terminationRequested);
+  put(attributes, ATTR.operation, input.operation);
+  put(attributes, ATTR.genAiProvider, provider);
+  put(attributes, ATTR.genAiModel, model);
   return {
     code,
     rule,
@@ -200,7 +215,7 @@ export function describeError(
     exceptionType,
     technicalMessage,
     stacktrace,
-    attributes: definedOnly(attributes) as Attributes,
+    attributes,
   };
 }
 
@@ -216,4 +231,19 @@ export function clientErrorFrom(
     sessionId: ids.sessionId ?? null,
     traceId: ids.traceId ?? null,
   };
+}
+
+/**
+ * Scrubs the free texts an error span carries (exception message and stack, status message) in
+ * place, at export time: `fail()` leaves them unscrubbed when the SDK's own exporter does this.
+ */
+export function scrubForExport(span: ReadableSpan): void {
+  if (span.status.message) span.status.message = scrub(span.status.message);
+  for (const event of span.events) {
+    if (event.name !== 'exception' || !event.attributes) continue;
+    for (const key of [ATTR.exceptionMessage, ATTR.exceptionStacktrace]) {
+      const value = event.attributes[key];
+      if (typeof value === 'string') event.attributes[key] = scrub(value);
+    }
+  }
 }

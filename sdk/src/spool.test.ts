@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { init } from './faultline.ts';
 import type { Faultline } from './faultline.ts';
 import { emptyStats } from './guard.ts';
-import { Spool } from './spool.ts';
+import { Spool, boundSpoolDir } from './spool.ts';
 import { startFakeCollector } from './test-support.ts';
 import type { FakeCollector } from './test-support.ts';
 
@@ -23,7 +23,7 @@ function recordEndedSpans() {
   return { processor, ended: () => [...ids] };
 }
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -51,6 +51,7 @@ function faultlineFor(url: string, spoolDir: string, extra: { exporter?: SpanExp
     exportTimeoutMs: 300,
     replayInitialDelayMs: 20,
     replayMaxDelayMs: 100,
+    shutdownTimeoutMs: 300,
   });
   cleanups.push(() => faultline.shutdown());
   return faultline;
@@ -91,6 +92,7 @@ describe('live export', () => {
       heartbeatIntervalMs: 0,
       exportTimeoutMs: 300,
       replayInitialDelayMs: 20,
+      shutdownTimeoutMs: 300,
     });
     cleanups.push(() => faultline.shutdown());
     await runSomeSessions(faultline, 1);
@@ -123,10 +125,11 @@ describe('spool: nothing lost in an outage', () => {
     expect(during.exportFailures).toBeGreaterThan(0);
     expect(during.spooledBatches).toBeGreaterThan(0);
     expect(during.pendingBatches).toBeGreaterThan(0);
-    expect(readdirSync(spoolDir).some((name) => name.endsWith('-err.otlp'))).toBe(true);
+    expect(readdirSync(faultline.spoolDir!).some((name) => name.endsWith('-err.otlp'))).toBe(true);
 
     server.answer(200);
-    await until(() => faultline.stats().pendingBatches === 0, 'the replay loop to drain the spool');
+    await until(() => !faultline.stats().collectorUnreachable, 'the replay loop to drain the spool');
+    expect(faultline.stats().pendingBatches).toBe(0);
     await runSomeSessions(faultline, 1); // back to live export
     await faultline.flush();
 
@@ -135,7 +138,7 @@ describe('spool: nothing lost in an outage', () => {
     const received = counts(server.received);
     expect(new Set(received.keys())).toEqual(ended);
     expect([...received.values()].every((n) => n === 1)).toBe(true);
-    expect(readdirSync(spoolDir).filter((n) => n.endsWith('.otlp'))).toHaveLength(0);
+    expect(readdirSync(faultline.spoolDir!).filter((n) => n.endsWith('.otlp'))).toHaveLength(0);
     const after = faultline.stats();
     expect(after.replayedBatches).toBe(during.spooledBatches);
     expect(after.droppedSpans).toBe(0);
@@ -167,28 +170,28 @@ describe('spool: nothing lost in an outage', () => {
 });
 
 describe('spool size bound', () => {
-  it('drops the oldest batches without errors first, keeps error batches, and counts dropped spans', () => {
-    const dir = tempDir();
+  const URL_A = 'http://127.0.0.1:4318/v1/traces';
+  const names = async (spool: Spool) => (await spool.rescan()).map((f) => [f.spans, f.hasError]);
+
+  it('drops the oldest batches without errors first, keeps error batches, and counts dropped spans', async () => {
     const guard = { stats: emptyStats(), log: () => {} };
-    const spool = new Spool(dir, 350, guard);
+    const spool = new Spool(tempDir(), URL_A, 350, guard);
     const body = new Uint8Array(100);
 
-    expect(spool.write(body, 4, false)).toBe(true); // oldest, no errors
-    expect(spool.write(body, 5, true)).toBe(true); // has an error
-    expect(spool.write(body, 6, false)).toBe(true);
-    expect(spool.write(body, 7, false)).toBe(true); // 400 bytes > 350: one must go
+    expect(await spool.write(body, 4, false)).toBe(true); // oldest, no errors
+    expect(await spool.write(body, 5, true)).toBe(true); // has an error
+    expect(await spool.write(body, 6, false)).toBe(true);
+    expect(await spool.write(body, 7, false)).toBe(true); // 400 bytes > 350: one must go
 
-    let files = spool.list();
-    expect(files.map((f) => [f.spans, f.hasError])).toEqual([
+    expect(await names(spool)).toEqual([
       [5, true],
       [6, false],
       [7, false],
     ]);
     expect(guard.stats.droppedSpans).toBe(4);
 
-    expect(spool.write(body, 8, true)).toBe(true);
-    files = spool.list();
-    expect(files.map((f) => [f.spans, f.hasError])).toEqual([
+    expect(await spool.write(body, 8, true)).toBe(true);
+    expect(await names(spool)).toEqual([
       [5, true],
       [7, false],
       [8, true],
@@ -196,27 +199,28 @@ describe('spool size bound', () => {
     expect(guard.stats.droppedSpans).toBe(10);
     expect(guard.stats.spooledBytes).toBe(300);
     expect(guard.stats.pendingBatches).toBe(3);
+    expect(guard.stats.pendingSpans).toBe(20);
   });
 
-  it('drops error batches too when nothing else is left, oldest first', () => {
-    const dir = tempDir();
+  it('drops error batches too when nothing else is left, oldest first', async () => {
     const guard = { stats: emptyStats(), log: () => {} };
-    const spool = new Spool(dir, 250, guard);
+    const spool = new Spool(tempDir(), URL_A, 250, guard);
     const body = new Uint8Array(100);
-    spool.write(body, 1, true);
-    spool.write(body, 2, true);
-    spool.write(body, 3, true);
-    expect(spool.list().map((f) => f.spans)).toEqual([2, 3]);
+    await Promise.all([spool.write(body, 1, true), spool.write(body, 2, true), spool.write(body, 3, true)]);
+    expect((await spool.rescan()).map((f) => f.spans)).toEqual([2, 3]);
     expect(guard.stats.droppedSpans).toBe(1);
   });
 
-  it('ignores half-written files from a crashed process and foreign files', () => {
-    const dir = tempDir();
+  it('ignores half-written files from a crashed process and foreign files', async () => {
+    const root = tempDir();
+    const dir = boundSpoolDir(root, URL_A);
+    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, '.tmp-0000000000001-1-000000-3-ok.otlp'), 'partial');
     writeFileSync(join(dir, 'notes.txt'), 'not a batch');
-    const spool = new Spool(dir, 1_000, { stats: emptyStats(), log: () => {} });
-    expect(spool.list()).toHaveLength(0);
-    expect(readdirSync(dir)).toEqual(['notes.txt']);
+    const spool = new Spool(root, URL_A, 1_000, { stats: emptyStats(), log: () => {} });
+    expect(await spool.ready).toBe(true);
+    expect(await spool.rescan()).toHaveLength(0);
+    expect(readdirSync(dir).sort()).toEqual(['endpoint', 'notes.txt']);
   });
 
   it('stays bounded end to end while the collector is down', async () => {
@@ -230,6 +234,7 @@ describe('spool size bound', () => {
       heartbeatIntervalMs: 0,
       exportTimeoutMs: 300,
       replayInitialDelayMs: 60_000,
+      shutdownTimeoutMs: 300,
     });
     cleanups.push(() => faultline.shutdown());
     for (let round = 0; round < 6; round++) {
@@ -239,7 +244,7 @@ describe('spool size bound', () => {
     const stats = faultline.stats();
     expect(stats.spooledBytes).toBeLessThanOrEqual(4_000);
     expect(stats.droppedSpans).toBeGreaterThan(0);
-    const left = readdirSync(spoolDir).filter((n) => n.endsWith('.otlp'));
+    const left = readdirSync(faultline.spoolDir!).filter((n) => n.endsWith('.otlp'));
     // every round had a failure, so error batches are what survives
     expect(left.every((n) => n.endsWith('-err.otlp'))).toBe(true);
   });
