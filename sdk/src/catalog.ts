@@ -107,3 +107,31 @@ export function scrub(text: string): string {
   for (const [pattern, replacement] of FALLBACK_SECRET_PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }
+
+// Stack frames repeat across errors thrown from the same call sites; scrubbing each distinct frame
+// line once keeps the scrubber's scan (several µs per kilobyte) off all but the first occurrence.
+const frameCache = new Map<string, string>();
+const FRAME_CACHE_MAX = 2_048;
+const FIRST_FRAME = /\n[ \t]+at /;
+
+function scrubFrame(line: string): string {
+  let clean = frameCache.get(line);
+  if (clean === undefined) {
+    clean = scrub(line);
+    if (frameCache.size >= FRAME_CACHE_MAX) frameCache.clear();
+    frameCache.set(line, clean);
+  }
+  return clean;
+}
+
+/**
+ * A stack trace without secrets: the "Name: message" head scrubbed whole, each frame line through
+ * the cache. Only a private-key block can span lines, so text holding one is scrubbed whole.
+ */
+export function scrubStack(stack: string): string {
+  const first = stack.search(FIRST_FRAME);
+  if (first < 0 || stack.includes('-----BEGIN')) return scrub(stack);
+  const frames = stack.slice(first + 1).split('\n');
+  for (let i = 0; i < frames.length; i++) frames[i] = scrubFrame(frames[i]);
+  return `${scrub(stack.slice(0, first))}\n${frames.join('\n')}`;
+}

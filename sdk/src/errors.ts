@@ -5,7 +5,7 @@ import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ATTR } from '@faultline/schema';
 import type { Category, ClassifierInput, Retryable, SessionState, TimeoutKind } from '@faultline/schema';
-import { catalogEntry, classifierInputFrom, classifyInput, isKnownCode, scrub, wordsFor } from './catalog.ts';
+import { catalogEntry, classifierInputFrom, classifyInput, isKnownCode, scrub, scrubStack, wordsFor } from './catalog.ts';
 
 /** What the runtime knows beyond the error itself; every field is optional. */
 export interface FailContext {
@@ -125,12 +125,6 @@ function lastHeartbeatDetailsOf(error: unknown): unknown {
   return prop(error, 'lastHeartbeatDetails') ?? prop(prop(error, 'cause'), 'lastHeartbeatDetails');
 }
 
-function definedOnly<T extends object>(value: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [key, v] of Object.entries(value)) if (v !== undefined && v !== null) (out as Record<string, unknown>)[key] = v;
-  return out;
-}
-
 /** Sets `key` only when there is a value: the span must not carry empty attributes. */
 function put(attributes: Attributes, key: string, value: AttributeValue | null | undefined): void {
   if (value !== undefined && value !== null) attributes[key] = value;
@@ -156,26 +150,26 @@ export function describeError(error: unknown, context: FailContext = {}, extra: 
   const fromError = classifierInputFrom(error);
   const taggedCode = prop(error, 'faultlineCode');
   const taggedKind = prop(error, 'timeoutKind');
-  const input: ClassifierInput = {
-    ...fromError,
-    ...definedOnly({
-      code: context.code ?? (isKnownCode(taggedCode) ? taggedCode : undefined),
-      timeoutKind: context.timeoutKind ?? (typeof taggedKind === 'string' ? taggedKind : undefined),
-      terminationRequested: context.terminationRequested,
-      operation: context.operation,
-      isTool: extra.isTool,
-    }),
-  };
+  // What the runtime knows wins over what the error says; Object.assign, not spread (hot path).
+  const input: ClassifierInput = Object.assign({}, fromError);
+  const explicitCode = context.code ?? (isKnownCode(taggedCode) ? taggedCode : undefined);
+  if (explicitCode !== undefined) input.code = explicitCode;
+  const timeoutKind = context.timeoutKind ?? (typeof taggedKind === 'string' ? taggedKind : undefined);
+  if (timeoutKind !== undefined) input.timeoutKind = timeoutKind;
+  if (context.terminationRequested !== undefined) input.terminationRequested = context.terminationRequested;
+  if (context.operation !== undefined) input.operation = context.operation;
+  if (extra.isTool !== undefined) input.isTool = extra.isTool;
   const { code, rule } = classifyInput(input);
   const provider = context.provider ?? extra.provider;
   const model = context.model ?? extra.model;
   const words = wordsFor(code, { provider, model });
-  const clean = extra.scrub === false ? (text: string) => text : scrub;
+  const inline = extra.scrub !== false;
 
   const exceptionType = exceptionTypeOf(error, input);
-  const technicalMessage = truncate(clean(messageOf(error, input)), MAX_MESSAGE);
+  const message = messageOf(error, input);
+  const technicalMessage = truncate(inline ? scrub(message) : message, MAX_MESSAGE);
   const rawStack = error instanceof Error ? error.stack : undefined;
-  const stacktrace = rawStack ? truncate(clean(rawStack), MAX_STACK) : undefined;
+  const stacktrace = rawStack ? truncate(inline ? scrubStack(rawStack) : rawStack, MAX_STACK) : undefined;
   const heartbeatDetails = lastHeartbeatDetailsOf(error);
 
   const attributes: Attributes = {
@@ -238,12 +232,15 @@ export function clientErrorFrom(
  * place, at export time: `fail()` leaves them unscrubbed when the SDK's own exporter does this.
  */
 export function scrubForExport(span: ReadableSpan): void {
-  if (span.status.message) span.status.message = scrub(span.status.message);
+  const status = span.status.message;
+  let scrubbedStatus: string | undefined;
+  if (status) span.status.message = scrubbedStatus = scrub(status);
   for (const event of span.events) {
     if (event.name !== 'exception' || !event.attributes) continue;
-    for (const key of [ATTR.exceptionMessage, ATTR.exceptionStacktrace]) {
-      const value = event.attributes[key];
-      if (typeof value === 'string') event.attributes[key] = scrub(value);
-    }
+    const message = event.attributes[ATTR.exceptionMessage];
+    // fail() puts the same text in the status message and the exception event: scrub it once.
+    if (typeof message === 'string') event.attributes[ATTR.exceptionMessage] = message === status ? scrubbedStatus : scrub(message);
+    const stack = event.attributes[ATTR.exceptionStacktrace];
+    if (typeof stack === 'string') event.attributes[ATTR.exceptionStacktrace] = scrubStack(stack);
   }
 }

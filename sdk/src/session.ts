@@ -169,7 +169,8 @@ export class Session {
   private readonly baseAttributes: Attributes;
   private readonly stuckAfterMs: number | undefined;
   private readonly autoStatus: boolean;
-  private readonly templates = new Map<string, SpanTemplate>();
+  private readonly turnTemplates = new Map<string, SpanTemplate>();
+  private readonly toolTemplates = new Map<string, SpanTemplate>();
   /** Errors recorded in this session, so a rethrown or re-reported error is one occurrence. */
   private readonly recorded = new WeakMap<object, RecordedError>();
   /**
@@ -385,7 +386,8 @@ export class Session {
   }
 
   private startSpan(name: string, attributes: Attributes, parent: Context, startTime: number): Span {
-    return this.runtime.tracer.startSpan(name, { attributes: { ...this.baseAttributes, ...attributes }, startTime }, parent);
+    // Object.assign, not spread: V8 copies these dotted-key objects an order of magnitude faster.
+    return this.runtime.tracer.startSpan(name, { attributes: Object.assign({}, this.baseAttributes, attributes), startTime }, parent);
   }
 
   private failureState(failContext: FailContext): SessionState {
@@ -443,10 +445,10 @@ export class Session {
 
   /** The span's name and merged attributes, built once per turn/tool name. */
   private template(kind: 'turn' | 'tool', name: string): SpanTemplate {
-    const key = kind === 'turn' ? `t:${name}` : `x:${name}`;
-    const cached = this.templates.get(key);
+    const templates = kind === 'turn' ? this.turnTemplates : this.toolTemplates;
+    const cached = templates.get(name);
     if (cached) return cached;
-    const attributes: Attributes = { ...this.baseAttributes };
+    const attributes: Attributes = Object.assign({}, this.baseAttributes);
     let spanName: string;
     if (kind === 'turn') {
       const agent = this.agent ?? name;
@@ -460,7 +462,7 @@ export class Session {
       spanName = `${SPAN.toolPrefix} ${name}`;
     }
     const template = { name: spanName, attributes };
-    if (this.templates.size < TEMPLATE_CACHE_MAX) this.templates.set(key, template);
+    if (templates.size < TEMPLATE_CACHE_MAX) templates.set(name, template);
     return template;
   }
 
