@@ -73,7 +73,7 @@ export interface ResolvedConfig {
   warnings: string[];
 }
 
-const DEFAULT_ENDPOINT = 'http://127.0.0.1:4318';
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4318';
 // Enough for several minutes of a busy runtime's telemetry, small enough for any tmp dir.
 const DEFAULT_SPOOL_MAX_BYTES = 64 * 1024 * 1024;
 // DESIGN §3: "every few seconds"; well under the collector's 60 s running threshold.
@@ -94,20 +94,43 @@ function safeDirName(serviceName: string): string {
   return serviceName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100) || 'default';
 }
 
+/**
+ * The endpoint as the SDK keys it (trimmed, no trailing slash), or null when it is not a URL. The
+ * spool directory is bound to the result, so the runtime and `faultline-sdk replay` must agree.
+ */
+export function normalizeEndpoint(raw: string): string | null {
+  const endpoint = raw.trim().replace(/\/+$/, '');
+  try {
+    new URL(endpoint);
+    return endpoint;
+  } catch {
+    return null;
+  }
+}
+
+/** The OTLP traces URL of a collector base URL (one given with `/v1/traces` is kept as it is). */
+export function tracesUrlFor(endpoint: string): string {
+  return endpoint.endsWith('/v1/traces') ? endpoint : `${endpoint}/v1/traces`;
+}
+
+/** The spool directory a runtime uses when it is given none. */
+export function defaultSpoolDir(serviceName: string): string {
+  return join(tmpdir(), '.faultline-spool', safeDirName(serviceName));
+}
+
 export function resolveConfig(given: FaultlineOptions | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const warnings: string[] = [];
   const options: Partial<FaultlineOptions> = given ?? {};
   const serviceName = typeof options.serviceName === 'string' && options.serviceName ? options.serviceName : 'unknown_agent_runtime';
   if (serviceName !== options.serviceName) warnings.push('serviceName missing; using unknown_agent_runtime');
 
-  let endpoint = (options.endpoint || env.FAULTLINE_ENDPOINT || DEFAULT_ENDPOINT).trim().replace(/\/+$/, '');
-  try {
-    new URL(endpoint);
-  } catch {
-    warnings.push(`endpoint ${endpoint} is not a URL; using ${DEFAULT_ENDPOINT}`);
+  const givenEndpoint = options.endpoint || env.FAULTLINE_ENDPOINT || DEFAULT_ENDPOINT;
+  let endpoint = normalizeEndpoint(givenEndpoint);
+  if (endpoint === null) {
+    warnings.push(`endpoint ${givenEndpoint} is not a URL; using ${DEFAULT_ENDPOINT}`);
     endpoint = DEFAULT_ENDPOINT;
   }
-  const tracesUrl = endpoint.endsWith('/v1/traces') ? endpoint : `${endpoint}/v1/traces`;
+  const tracesUrl = tracesUrlFor(endpoint);
   const ingestKey = options.ingestKey ?? env.FAULTLINE_INGEST_KEY;
   const headers: Record<string, string> = ingestKey ? { Authorization: `Bearer ${ingestKey}` } : {};
 
@@ -117,7 +140,7 @@ export function resolveConfig(given: FaultlineOptions | undefined, env: NodeJS.P
     endpoint,
     tracesUrl,
     headers,
-    spoolDir: options.spoolDir || join(tmpdir(), '.faultline-spool', safeDirName(serviceName)),
+    spoolDir: options.spoolDir || defaultSpoolDir(serviceName),
     spoolMaxBytes: number(options.spoolMaxBytes, 'spoolMaxBytes', DEFAULT_SPOOL_MAX_BYTES, warnings, 1),
     heartbeatIntervalMs: number(options.heartbeatIntervalMs, 'heartbeatIntervalMs', DEFAULT_HEARTBEAT_MS, warnings),
     debug: options.debug ?? env.FAULTLINE_DEBUG === '1',

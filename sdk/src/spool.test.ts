@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -211,16 +211,21 @@ describe('spool size bound', () => {
     expect(guard.stats.droppedSpans).toBe(1);
   });
 
-  it('ignores half-written files from a crashed process and foreign files', async () => {
+  it('ignores half-written files from a crashed process and foreign files, and leaves a live writer alone', async () => {
     const root = tempDir();
     const dir = boundSpoolDir(root, URL_A);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, '.tmp-0000000000001-1-000000-3-ok.otlp'), 'partial');
+    const crashed = join(dir, '.tmp-0000000000001-1-000000-3-ok.otlp');
+    writeFileSync(crashed, 'partial');
+    const longAgo = new Date(Date.now() - 5 * 60_000);
+    utimesSync(crashed, longAgo, longAgo);
+    // Another process sharing the directory is writing this one right now.
+    writeFileSync(join(dir, '.tmp-0000000000002-2-000000-3-ok.otlp'), 'in progress');
     writeFileSync(join(dir, 'notes.txt'), 'not a batch');
     const spool = new Spool(root, URL_A, 1_000, { stats: emptyStats(), log: () => {} });
     expect(await spool.ready).toBe(true);
     expect(await spool.rescan()).toHaveLength(0);
-    expect(readdirSync(dir).sort()).toEqual(['endpoint', 'notes.txt']);
+    expect(readdirSync(dir).sort()).toEqual(['.tmp-0000000000002-2-000000-3-ok.otlp', 'endpoint', 'notes.txt']);
   });
 
   it('stays bounded end to end while the collector is down', async () => {

@@ -30,6 +30,8 @@ export interface SpoolFile {
 
 const FILE_PATTERN = /^(\d{13})-(\d+)-(\d{6})-(\d+)-(err|ok)\.otlp$/;
 const TMP_PREFIX = '.tmp-';
+/** A temporary file older than this was left by a crashed writer; a younger one may be in use. */
+const STALE_TMP_MS = 60_000;
 /** Holds the full traces URL the batches of a directory were written for. */
 export const ENDPOINT_FILE = 'endpoint';
 
@@ -96,30 +98,37 @@ export class Spool {
   /** Resolves to false when the directory cannot be created or read; nothing is spooled then. */
   readonly ready: Promise<boolean>;
 
-  constructor(root: string, tracesUrl: string, maxBytes: number, guard: Guard) {
+  /**
+   * `dir` may be given when the caller already found the bound directory; with `create: false`
+   * (the replay command) nothing is created and a missing directory leaves the spool unusable.
+   */
+  constructor(root: string, tracesUrl: string, maxBytes: number, guard: Guard, options: { dir?: string; create?: boolean } = {}) {
     this.root = root;
     this.tracesUrl = tracesUrl;
-    this.dir = boundSpoolDir(root, tracesUrl);
+    this.dir = options.dir ?? boundSpoolDir(root, tracesUrl);
     this.maxBytes = maxBytes;
     this.guard = guard;
-    this.ready = this.prepare();
+    this.ready = this.prepare(options.create ?? true);
   }
 
   get usable(): boolean {
     return this.usableNow;
   }
 
-  private async prepare(): Promise<boolean> {
+  private async prepare(create: boolean): Promise<boolean> {
     try {
-      await mkdir(this.dir, { recursive: true });
+      if (create) await mkdir(this.dir, { recursive: true });
       const marked = await readSpoolEndpoint(this.dir);
       if (marked !== null && marked !== this.tracesUrl) {
         throw new Error(`${this.dir} holds batches for ${marked}, not ${this.tracesUrl}`);
       }
-      if (marked === null) await writeFile(join(this.dir, ENDPOINT_FILE), `${this.tracesUrl}\n`);
+      if (marked === null && create) await writeFile(join(this.dir, ENDPOINT_FILE), `${this.tracesUrl}\n`);
       for (const name of await readdir(this.dir)) {
-        // temporary files are batches a crashed process never finished writing
-        if (name.startsWith(TMP_PREFIX)) await this.unlinkQuietly(join(this.dir, name));
+        // Old temporary files are batches a crashed process never finished writing.
+        if (!name.startsWith(TMP_PREFIX)) continue;
+        const path = join(this.dir, name);
+        const age = await stat(path).then((info) => Date.now() - info.mtimeMs, () => 0);
+        if (age > STALE_TMP_MS) await this.unlinkQuietly(path);
       }
       this.files = await listSpoolFiles(this.dir);
       this.usableNow = true;

@@ -3,13 +3,9 @@
  * (after its own retries, which honour Retry-After) is serialized to the spool and reported to the
  * BatchSpanProcessor as done once it is on disk, so memory stays bounded. While the collector is
  * unreachable new batches go straight to the spool, keeping their order, and a replay loop
- * (unref'd timer, jittered exponential backoff, at least the collector's Retry-After) POSTs
- * spooled batches as raw OTLP protobuf, oldest first, deleting each only after a 2xx. The
- * collector is idempotent on (trace_id, span_id), so a batch sent twice (crash between POST and
- * delete, or a live export that outlived shutdown's deadline) is harmless.
- *
- * The outage is said once when it starts and once when it ends (debug log, `stats()`), never per
- * batch.
+ * (unref'd timer, `SpoolReplayer`'s backoff) sends them when it is back. The collector is
+ * idempotent on (trace_id, span_id), so a batch sent twice (crash between POST and delete, or a
+ * live export that outlived shutdown's deadline) is harmless.
  */
 import { SpanStatusCode } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -19,7 +15,8 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { scrubForExport } from './errors.ts';
 import type { Guard } from './guard.ts';
 import { internalError } from './guard.ts';
-import type { Spool, SpoolFile } from './spool.ts';
+import { SpoolReplayer, describeFailure } from './replay.ts';
+import type { Spool } from './spool.ts';
 
 export interface SpoolingExporterOptions {
   inner: SpanExporter;
@@ -41,31 +38,6 @@ export interface SpoolingExporterOptions {
   scrubAtExport?: boolean;
 }
 
-/** A replay POST's answer: `retry` carries the collector's Retry-After, if it sent one. */
-type ReplayOutcome = { kind: 'delivered' } | { kind: 'rejected' } | { kind: 'gone' } | { kind: 'retry'; reason: string; retryAfterMs: number | null };
-
-/** What the collector's Retry-After asks for, bounded: a broken header must not park the spool for days. */
-const MAX_RETRY_AFTER_MS = 15 * 60_000;
-
-/** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in ms; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
-  if (!value) return null;
-  const text = value.trim();
-  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
-  if (!Number.isFinite(ms)) return null;
-  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
-}
-
-function describeFailure(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const detail = typeof code === 'string' ? code : typeof cause?.code === 'string' ? cause.code : undefined;
-    return detail && !error.message.includes(detail) ? `${error.message} (${detail})` : error.message;
-  }
-  return String(error);
-}
-
 interface InFlight {
   spans: ReadableSpan[];
   done: (result: ExportResult) => void;
@@ -74,19 +46,11 @@ interface InFlight {
 export class SpoolingExporter implements SpanExporter {
   private readonly inner: SpanExporter;
   private readonly spool: Spool | null;
+  private readonly replayer: SpoolReplayer | null;
   private readonly tracesUrl: string;
-  private readonly headers: Record<string, string>;
   private readonly guard: Guard;
-  private readonly initialDelay: number;
-  private readonly maxDelay: number;
-  private readonly requestTimeout: number;
   private readonly scrubAtExport: boolean;
-  /** Failed replay passes in a row, for the backoff. */
-  private attempts = 0;
-  private retryAfterMs: number | null = null;
-  private lastFailure = '';
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private replaying: Promise<boolean> | null = null;
   /** Live exports not answered yet; spooled by `spoolInFlight()` when shutdown runs out of time. */
   private readonly inFlight = new Set<InFlight>();
   /** Spool writes in progress, awaited by flush and shutdown. */
@@ -101,12 +65,19 @@ export class SpoolingExporter implements SpanExporter {
     this.inner = options.inner;
     this.spool = options.spool;
     this.tracesUrl = options.tracesUrl;
-    this.headers = options.headers;
     this.guard = options.guard;
-    this.initialDelay = options.replayInitialDelayMs ?? 1_000;
-    this.maxDelay = options.replayMaxDelayMs ?? 30_000;
-    this.requestTimeout = options.replayTimeoutMs ?? 10_000;
     this.scrubAtExport = options.scrubAtExport ?? false;
+    this.replayer = options.spool
+      ? new SpoolReplayer({
+          spool: options.spool,
+          tracesUrl: options.tracesUrl,
+          headers: options.headers,
+          guard: options.guard,
+          initialDelayMs: options.replayInitialDelayMs,
+          maxDelayMs: options.replayMaxDelayMs,
+          requestTimeoutMs: options.replayTimeoutMs,
+        })
+      : null;
     // Batches left by an earlier run (restart after an outage) go out as soon as possible.
     void this.spool?.ready.then(() => {
       if (this.spool && this.spool.pending().batches > 0) this.scheduleReplay(0);
@@ -116,6 +87,11 @@ export class SpoolingExporter implements SpanExporter {
   /** The directory this exporter spools to (bound to its endpoint), or null without a spool. */
   get spoolDir(): string | null {
     return this.spool?.dir ?? null;
+  }
+
+  /** Why the last export or replay failed, for shutdown's warning. */
+  get failureReason(): string {
+    return this.replayer?.failureReason ?? '';
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
@@ -162,29 +138,13 @@ export class SpoolingExporter implements SpanExporter {
 
   private onLiveFailure(error: unknown): void {
     this.guard.stats.exportFailures++;
-    this.markUnreachable(describeFailure(error));
-    this.scheduleReplay(this.nextDelay());
-  }
-
-  /** Says once that the collector cannot be reached; later failures only update the reason. */
-  private markUnreachable(reason: string): void {
-    this.lastFailure = reason;
-    if (!this.spool) {
+    const reason = describeFailure(error);
+    if (!this.replayer) {
       this.guard.log(`export to ${this.tracesUrl} failed (${reason}); no spool, the batch is dropped`);
       return;
     }
-    if (this.guard.stats.collectorUnreachable) return;
-    this.guard.stats.collectorUnreachable = true;
-    this.guard.stats.outages++;
-    this.guard.log(`collector at ${this.tracesUrl} unreachable (${reason}); spooling to ${this.spool.dir} and retrying with backoff`);
-  }
-
-  private markReachable(): void {
-    if (!this.guard.stats.collectorUnreachable) return;
-    this.guard.stats.collectorUnreachable = false;
-    this.attempts = 0;
-    this.retryAfterMs = null;
-    this.guard.log(`collector at ${this.tracesUrl} reachable again; spool delivered`);
+    this.replayer.markUnreachable(reason);
+    this.scheduleReplay(this.replayer.nextDelay());
   }
 
   private spoolThen(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
@@ -195,11 +155,11 @@ export class SpoolingExporter implements SpanExporter {
 
   private async toSpool(spans: ReadableSpan[]): Promise<ExportResult> {
     try {
-      if (this.spool) {
+      if (this.spool && this.replayer) {
         const body = ProtobufTraceSerializer.serializeRequest(spans);
         const hasError = spans.some((span) => span.status.code === SpanStatusCode.ERROR);
         if (body && (await this.spool.write(body, spans.length, hasError))) {
-          this.scheduleReplay(this.nextDelay());
+          this.scheduleReplay(this.replayer.nextDelay());
           return { code: ExportResultCode.SUCCESS };
         }
       }
@@ -210,111 +170,29 @@ export class SpoolingExporter implements SpanExporter {
     return { code: ExportResultCode.FAILED, error: new Error('faultline: batch could not be spooled') };
   }
 
-  /** Full-jitter-free "equal jitter" backoff (half fixed, half random), never before Retry-After. */
-  private nextDelay(): number {
-    const base = Math.min(this.initialDelay * 2 ** Math.min(this.attempts, 20), this.maxDelay);
-    const jittered = base / 2 + Math.random() * (base / 2);
-    return Math.max(jittered, this.retryAfterMs ?? 0);
-  }
-
   private scheduleReplay(delayMs: number): void {
-    if (this.closed || this.timer || !this.spool) return;
+    const replayer = this.replayer;
+    if (this.closed || this.timer || !replayer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.replay().then((drained) => {
-        if (!drained) this.scheduleReplay(this.nextDelay());
+      void replayer.replay().then((drained) => {
+        if (!drained) this.scheduleReplay(replayer.nextDelay());
       });
     }, delayMs);
     this.timer.unref?.();
   }
 
-  /**
-   * Sends spooled batches oldest first until the spool is empty (true) or the collector still
-   * does not take them (false). Never rejects; concurrent callers share one pass. With a
-   * `deadline` (epoch ms) no request outlives it.
-   */
-  replay(deadline?: number): Promise<boolean> {
-    if (!this.spool) return Promise.resolve(true);
-    if (this.replaying) return this.replaying;
-    const spool = this.spool;
-    this.replaying = (async () => {
-      try {
-        // A file seen twice could not be deleted; stop rather than resend it forever.
-        const seen = new Set<string>();
-        for (;;) {
-          const files = (await spool.rescan()).filter((file) => !seen.has(file.name));
-          if (files.length === 0) {
-            this.markReachable();
-            return true;
-          }
-          for (const file of files) {
-            seen.add(file.name);
-            const outcome = await this.send(file, deadline);
-            if (outcome.kind === 'retry') {
-              this.attempts++;
-              this.retryAfterMs = outcome.retryAfterMs;
-              this.markUnreachable(outcome.reason);
-              return false;
-            }
-            if (outcome.kind === 'delivered') {
-              this.guard.stats.replayedBatches++;
-              this.guard.stats.spansExported += file.spans;
-              await spool.remove(file);
-            } else if (outcome.kind === 'rejected') {
-              await spool.drop(file);
-            }
-          }
-        }
-      } catch (error) {
-        internalError(this.guard, 'replay', error);
-        return false;
-      } finally {
-        this.replaying = null;
-      }
-    })();
-    return this.replaying;
+  /** One pass over the spool now (flush); resolves true when it is empty. */
+  replay(): Promise<boolean> {
+    return this.replayer?.replay() ?? Promise.resolve(true);
   }
 
-  private async send(file: SpoolFile, deadline: number | undefined): Promise<ReplayOutcome> {
-    const body = await this.spool?.read(file);
-    if (!body) return { kind: 'gone' }; // another process sent and deleted it
-    const timeout = deadline === undefined ? this.requestTimeout : Math.min(this.requestTimeout, deadline - Date.now());
-    if (timeout <= 0) return { kind: 'retry', reason: 'shutdown deadline reached', retryAfterMs: null };
-    try {
-      const response = await fetch(this.tracesUrl, {
-        method: 'POST',
-        headers: { ...this.headers, 'Content-Type': 'application/x-protobuf' },
-        body,
-        signal: AbortSignal.timeout(timeout),
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.ok) return { kind: 'delivered' };
-      // Undecodable or too large will never be accepted: keep them from blocking the queue.
-      if (response.status === 400 || response.status === 413 || response.status === 415) {
-        this.guard.log(`collector rejected spooled batch ${file.name} with ${response.status}; dropping it`);
-        return { kind: 'rejected' };
-      }
-      // 429 and 5xx: the collector is there but asks us to wait (Retry-After, when sent, decides how long).
-      return { kind: 'retry', reason: `HTTP ${response.status}`, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
-    } catch (error) {
-      return { kind: 'retry', reason: describeFailure(error), retryAfterMs: null };
-    }
-  }
-
-  /**
-   * Replays until the spool is empty or `deadline` (epoch ms) passes, waiting out the backoff in
-   * between. For shutdown: the runtime is about to exit, so this timer keeps the process alive.
-   */
+  /** Replays until the spool is empty or `deadline` (epoch ms) passes: shutdown's last effort. */
   async drain(deadline: number): Promise<boolean> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.settleWrites();
-    for (;;) {
-      if (await this.replay(deadline)) return true;
-      const wait = Math.min(this.nextDelay(), deadline - Date.now());
-      if (wait <= 0) return false;
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
+    return this.replayer?.drain(deadline) ?? true;
   }
 
   /**
@@ -328,11 +206,6 @@ export class SpoolingExporter implements SpanExporter {
       this.inFlight.delete(flight);
       this.spoolThen(flight.spans, flight.done);
     }
-  }
-
-  /** Why the last export or replay failed, for shutdown's warning. */
-  get failureReason(): string {
-    return this.lastFailure;
   }
 
   private async settleWrites(): Promise<void> {
