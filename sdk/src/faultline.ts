@@ -243,7 +243,7 @@ export class Faultline {
     const dropped = report.droppedSpans > 0 ? `; ${report.droppedSpans} spans were dropped (spool full or unusable)` : '';
     const line =
       report.pendingBatches > 0
-        ? `[faultline] ${report.pendingSpans} spans in ${report.pendingBatches} batches were not delivered to ${tracesUrl}${why} ` +
+        ? `[faultline] ${report.pendingSpans} spans in ${report.pendingBatches} ${report.pendingBatches === 1 ? 'batch' : 'batches'} were not delivered to ${tracesUrl}${why} ` +
           `within ${shutdownTimeoutMs} ms; they wait in ${report.spoolDir} and go out with the next run, ` +
           `or now with: npx faultline-sdk replay --spool-dir ${shellArg(spoolDir)} --endpoint ${shellArg(endpoint)}${dropped}`
         : `[faultline] ${report.droppedSpans} spans were dropped and never reached ${tracesUrl}${why} (spool ${report.spoolDir} full or unusable)`;

@@ -1,12 +1,13 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { basename, join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { init } from './faultline.ts';
 import type { Faultline } from './faultline.ts';
 import { emptyStats } from './guard.ts';
+import { SpoolReplayer } from './replay.ts';
 import { Spool, boundSpoolDir } from './spool.ts';
 import { startFakeCollector } from './test-support.ts';
 import type { FakeCollector } from './test-support.ts';
@@ -267,5 +268,175 @@ describe('exporter result', () => {
     await faultline.flush();
     expect(faultline.stats().spooledBatches).toBeGreaterThan(0);
     expect(faultline.stats().droppedSpans).toBe(0);
+  });
+});
+
+describe('a good guest during outages', () => {
+  it('honours 429 with Retry-After: no replay before the collector asked, then every span once', async () => {
+    const server = await collector(429);
+    server.answer(429, { 'Retry-After': '1' });
+    const spans = recordEndedSpans();
+    const faultline = faultlineFor(server.url, tempDir(), { processor: spans.processor });
+    await runSomeSessions(faultline, 2);
+    await faultline.flush();
+    expect(faultline.stats().pendingBatches).toBeGreaterThan(0);
+
+    // The replay loop backs off from 20 ms to at most 100 ms: without Retry-After it would ask
+    // about 25 times in 2.5 s.
+    const since = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const asked = server.requestTimes.filter((t) => t >= since);
+    expect(asked.length).toBeGreaterThanOrEqual(1);
+    expect(asked.length).toBeLessThanOrEqual(3);
+    for (let i = 1; i < asked.length; i++) expect(asked[i] - asked[i - 1]).toBeGreaterThanOrEqual(950);
+
+    server.answer(200);
+    await until(() => !faultline.stats().collectorUnreachable, 'the spool to drain after Retry-After', 5_000);
+    const received = counts(server.received);
+    expect(new Set(received.keys())).toEqual(new Set(spans.ended()));
+    expect([...received.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('says once that the collector is unreachable, not once per batch, and once that it is back', async () => {
+    const errorLog = vi.spyOn(console, 'error').mockImplementation(() => {});
+    cleanups.push(() => errorLog.mockRestore());
+    const server = await collector(503);
+    const faultline = init({
+      serviceName: 'notice-test',
+      endpoint: server.url,
+      spoolDir: tempDir(),
+      heartbeatIntervalMs: 0,
+      exportTimeoutMs: 300,
+      replayInitialDelayMs: 20,
+      replayMaxDelayMs: 50,
+      shutdownTimeoutMs: 300,
+      debug: true,
+    });
+    cleanups.push(() => faultline.shutdown());
+    for (let round = 0; round < 5; round++) {
+      await runSomeSessions(faultline, 2);
+      await faultline.flush();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300)); // several failed replay passes
+    const lines = () => errorLog.mock.calls.map((call) => String(call[0]));
+    expect(faultline.stats().spooledBatches).toBeGreaterThan(3);
+    expect(lines().filter((l) => l.includes('unreachable'))).toHaveLength(1);
+    expect(lines().find((l) => l.includes('unreachable'))).toContain(`collector at ${server.url}/v1/traces unreachable`);
+    expect(faultline.stats()).toMatchObject({ collectorUnreachable: true, outages: 1 });
+
+    server.answer(200);
+    await until(() => !faultline.stats().collectorUnreachable, 'recovery');
+    expect(lines().filter((l) => l.includes('reachable again'))).toHaveLength(1);
+
+    server.answer(503);
+    await runSomeSessions(faultline, 1);
+    await faultline.flush();
+    expect(faultline.stats()).toMatchObject({ collectorUnreachable: true, outages: 2 });
+    expect(lines().filter((l) => l.includes('unreachable'))).toHaveLength(2);
+  });
+
+  it('waits a jittered, growing backoff between replay passes', async () => {
+    const guard = { stats: emptyStats(), log: () => {} };
+    const spool = new Spool(tempDir(), 'http://127.0.0.1:9/v1/traces', 10_000, guard);
+    await spool.write(new Uint8Array(10), 1, true);
+    const replayer = new SpoolReplayer({ spool, tracesUrl: 'http://127.0.0.1:9/v1/traces', headers: {}, guard, initialDelayMs: 1_000, maxDelayMs: 4_000 });
+    const samples = (n: number) => Array.from({ length: n }, () => replayer.nextDelay());
+    const first = samples(200);
+    expect(Math.min(...first)).toBeGreaterThanOrEqual(500);
+    expect(Math.max(...first)).toBeLessThanOrEqual(1_000);
+    // Many runtimes losing one collector must not come back in lockstep.
+    expect(new Set(first.map(Math.round)).size).toBeGreaterThan(100);
+    expect(await replayer.replay()).toBe(false); // nothing listens on port 9
+    expect(Math.min(...samples(50))).toBeGreaterThanOrEqual(1_000);
+    expect(await replayer.replay()).toBe(false);
+    expect(await replayer.replay()).toBe(false);
+    const capped = samples(50);
+    expect(Math.min(...capped)).toBeGreaterThanOrEqual(2_000);
+    expect(Math.max(...capped)).toBeLessThanOrEqual(4_000);
+    expect(guard.stats.outages).toBe(1);
+  });
+
+  it('binds a spool to its endpoint: batches for a down collector never go to another one', async () => {
+    const first = await collector(200);
+    const firstPort = Number(new URL(first.url).port);
+    await first.close(); // down: its runtime spools
+    const other = await collector(200);
+    const root = tempDir();
+
+    const spans = recordEndedSpans();
+    const toFirst = faultlineFor(first.url, root, { processor: spans.processor });
+    await runSomeSessions(toFirst, 2);
+    await toFirst.shutdown();
+    expect(toFirst.stats().pendingSpans).toBe(spans.ended().length);
+
+    // Same spool directory, other collector: it gets its own spans and nothing of the first's.
+    const toOther = faultlineFor(other.url, root);
+    const session = toOther.startSession({});
+    session.end();
+    await toOther.flush();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(other.received).toHaveLength(2);
+    expect(other.received.some((id) => spans.ended().includes(id))).toBe(false);
+    expect(readdirSync(root).sort()).toEqual([basename(toFirst.spoolDir!), basename(toOther.spoolDir!)].sort());
+
+    // The first collector comes back: a runtime bound to it delivers what waited.
+    const back = await collector(200, firstPort);
+    const again = faultlineFor(back.url, root);
+    await until(() => back.received.length >= spans.ended().length, 'the first collector to get its spans');
+    await again.flush();
+    const received = counts(back.received);
+    expect(new Set(received.keys())).toEqual(new Set(spans.ended()));
+    expect([...received.values()].every((n) => n === 1)).toBe(true);
+  });
+});
+
+describe('shutdown: exit without loss', () => {
+  it('delivers what is buffered and spooled when the collector comes back within shutdownTimeoutMs', async () => {
+    const server = await collector(503);
+    const spans = recordEndedSpans();
+    const faultline = init({
+      serviceName: 'shutdown-test',
+      endpoint: server.url,
+      spoolDir: tempDir(),
+      spanProcessors: [spans.processor],
+      heartbeatIntervalMs: 0,
+      exportTimeoutMs: 300,
+      replayInitialDelayMs: 50,
+      replayMaxDelayMs: 200,
+      shutdownTimeoutMs: 5_000,
+    });
+    await runSomeSessions(faultline, 3);
+    await faultline.flush();
+    await runSomeSessions(faultline, 2); // still buffered when shutdown starts
+    setTimeout(() => server.answer(200), 400);
+    const started = Date.now();
+    const report = await faultline.shutdown();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(report).toEqual({ delivered: true, pendingSpans: 0, pendingBatches: 0, droppedSpans: 0, spoolDir: faultline.spoolDir });
+    const received = counts(server.received);
+    expect(new Set(received.keys())).toEqual(new Set(spans.ended()));
+    expect([...received.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('gives up at its deadline, even on an export that never answers, and says what is left and where', async () => {
+    const errorLog = vi.spyOn(console, 'error').mockImplementation(() => {});
+    cleanups.push(() => errorLog.mockRestore());
+    const hanging: SpanExporter = { export: () => {}, shutdown: async () => {} };
+    const spans = recordEndedSpans();
+    const root = tempDir();
+    const faultline = faultlineFor('http://127.0.0.1:9', root, { exporter: hanging, processor: spans.processor });
+    await runSomeSessions(faultline, 2);
+    const started = Date.now();
+    const report = await faultline.shutdown();
+    expect(Date.now() - started).toBeLessThan(2_000); // shutdownTimeoutMs is 300
+    expect(report.delivered).toBe(false);
+    expect(report.pendingSpans).toBe(spans.ended().length);
+    expect(readdirSync(report.spoolDir!).filter((n) => n.endsWith('.otlp')).length).toBe(report.pendingBatches);
+    expect(errorLog).toHaveBeenCalledTimes(1);
+    const warning = String(errorLog.mock.calls[0][0]);
+    expect(warning).toMatch(new RegExp(`${report.pendingSpans} spans in ${report.pendingBatches} batch(es)? were not delivered to http://127.0.0.1:9/v1/traces`));
+    expect(warning).toContain(`wait in ${report.spoolDir}`);
+    expect(warning).toContain(`npx faultline-sdk replay --spool-dir ${root} --endpoint http://127.0.0.1:9`);
+    expect(faultline.stats()).toMatchObject({ pendingSpans: report.pendingSpans, pendingBatches: report.pendingBatches });
   });
 });
