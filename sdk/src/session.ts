@@ -68,10 +68,13 @@ export interface ActiveSpan {
 }
 
 export interface RecordedError {
+  session: Session;
   described: DescribedError;
   payload: ClientError;
   /** A status change was emitted for this failure (a tool's error changes no state until fail()). */
   statusEmitted: boolean;
+  /** The same error object recorded by another session (rare: one error shared by two sessions). */
+  elsewhere: RecordedError | undefined;
 }
 
 /** What sessions of one Faultline instance share. */
@@ -80,7 +83,10 @@ export interface SessionRuntime {
   guard: Guard;
   heartbeatIntervalMs: number;
   activeSpan: AsyncLocalStorage<ActiveSpan>;
-  /** The payload last returned for an error, so `Faultline.toClientError(error)` matches. */
+  /**
+   * Errors already recorded, by error object (the last session's first), so a rethrown or
+   * re-reported error is one occurrence and `toClientError` returns the same payload.
+   */
   recorded: WeakMap<object, RecordedError>;
   /** Sessions with a running heartbeat timer, stopped on shutdown. */
   heartbeating: Set<Session>;
@@ -171,8 +177,6 @@ export class Session {
   private readonly autoStatus: boolean;
   private readonly turnTemplates = new Map<string, SpanTemplate>();
   private readonly toolTemplates = new Map<string, SpanTemplate>();
-  /** Errors recorded in this session, so a rethrown or re-reported error is one occurrence. */
-  private readonly recorded = new WeakMap<object, RecordedError>();
   /**
    * A thrown primitive (a string, a number) cannot key a WeakMap: the last one that escaped a
    * turn or tool is remembered until the next fail() or outermost turn, which covers
@@ -527,7 +531,10 @@ export class Session {
 
   /** What this session already recorded for `error`; `consume` takes a remembered primitive. */
   private knownError(error: unknown, consume: boolean): RecordedError | undefined {
-    if (error !== null && (typeof error === 'object' || typeof error === 'function')) return this.recorded.get(error);
+    if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
+      for (let known = this.runtime.recorded.get(error); known; known = known.elsewhere) if (known.session === this) return known;
+      return undefined;
+    }
     const escaped = this.escapedPrimitive;
     if (!escaped || !Object.is(escaped.value, error)) return undefined;
     if (consume) this.escapedPrimitive = null;
@@ -602,11 +609,11 @@ export class Session {
 
   private remember(error: unknown, described: DescribedError, statusEmitted: boolean): RecordedError {
     const payload = clientErrorFrom(described, { sessionId: this.id, traceId: this.traceId });
-    const recorded: RecordedError = { described, payload, statusEmitted };
-    if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
-      this.recorded.set(error, recorded);
-      this.runtime.recorded.set(error, recorded);
-    }
+    const isObject = error !== null && (typeof error === 'object' || typeof error === 'function');
+    // One WeakMap for the whole runtime: an insert costs ~0.3 µs, a sizeable part of fail().
+    const elsewhere = isObject ? this.runtime.recorded.get(error) : undefined;
+    const recorded: RecordedError = { session: this, described, payload, statusEmitted, elsewhere };
+    if (isObject) this.runtime.recorded.set(error, recorded);
     return recorded;
   }
 
