@@ -108,30 +108,30 @@ export function scrub(text: string): string {
   return out;
 }
 
-// Stack frames repeat across errors thrown from the same call sites; scrubbing each distinct frame
-// line once keeps the scrubber's scan (several µs per kilobyte) off all but the first occurrence.
-const frameCache = new Map<string, string>();
-const FRAME_CACHE_MAX = 2_048;
+// Errors thrown from the same call site carry the same frames: each distinct frames text is
+// scrubbed once (the scrubber scans several µs per kilobyte), and only the head, with the
+// message, is scrubbed per error.
+const framesCache = new Map<string, string>();
+const FRAMES_CACHE_MAX = 512;
 const FIRST_FRAME = /\n[ \t]+at /;
 
-function scrubFrame(line: string): string {
-  let clean = frameCache.get(line);
+function scrubFrames(frames: string): string {
+  let clean = framesCache.get(frames);
   if (clean === undefined) {
-    clean = scrub(line);
-    if (frameCache.size >= FRAME_CACHE_MAX) frameCache.clear();
-    frameCache.set(line, clean);
+    clean = scrub(frames);
+    if (framesCache.size >= FRAMES_CACHE_MAX) framesCache.clear();
+    framesCache.set(frames, clean);
   }
   return clean;
 }
 
 /**
- * A stack trace without secrets: the "Name: message" head scrubbed whole, each frame line through
- * the cache. Only a private-key block can span lines, so text holding one is scrubbed whole.
+ * A stack trace without secrets: the "Name: message" head scrubbed whole per error (the scrubber
+ * is not compositional: "InvalidToken: a1b2…" is a secret only as a whole), the frames through the
+ * cache. Only a private-key block can span lines, so text holding one is scrubbed whole.
  */
 export function scrubStack(stack: string): string {
   const first = stack.search(FIRST_FRAME);
   if (first < 0 || stack.includes('-----BEGIN')) return scrub(stack);
-  const frames = stack.slice(first + 1).split('\n');
-  for (let i = 0; i < frames.length; i++) frames[i] = scrubFrame(frames[i]);
-  return `${scrub(stack.slice(0, first))}\n${frames.join('\n')}`;
+  return scrub(stack.slice(0, first)) + scrubFrames(stack.slice(first));
 }

@@ -247,6 +247,20 @@ describe('secrets never leave the process', () => {
         expect(String(exception.attributes![ATTR.exceptionStacktrace])).toContain('errors.test.ts');
         expect(String(exception.attributes![ATTR.exceptionMessage])).toMatch(/^401 invalid x-api-key \[REDACTED\] \(attempt \d\)$/);
       }
+
+      // A secret in the frames themselves (code loaded from a URL with a key in it), twice from
+      // the same call site: the second stack's frames come from the cache, scrubbed as well.
+      const loaded = new Function('n', 'return new Error("tool failed " + n)\n//# sourceURL=https://cdn.example.com/agent.js?api_key=abcd1234efgh5678ijkl');
+      exported.reset();
+      session.fail(loaded(1));
+      session.fail(loaded(2));
+      await faultline.flush();
+      const stacks = exported.getFinishedSpans().flatMap((s) => s.events).map((e) => String(e.attributes?.[ATTR.exceptionStacktrace]));
+      expect(stacks).toHaveLength(2);
+      for (const stack of stacks) {
+        expect(stack).toContain('agent.js?api_key=[REDACTED]');
+        expect(stack).not.toContain('abcd1234efgh5678ijkl');
+      }
     } finally {
       await faultline.shutdown();
       rmSync(spoolDir, { recursive: true, force: true });

@@ -167,7 +167,8 @@ export function describeError(error: unknown, context: FailContext = {}, extra: 
 
   const exceptionType = exceptionTypeOf(error, input);
   const message = messageOf(error, input);
-  const technicalMessage = truncate(inline ? scrub(message) : message, MAX_MESSAGE);
+  const cleanMessage = inline ? scrub(message) : message;
+  const technicalMessage = truncate(cleanMessage, MAX_MESSAGE);
   const rawStack = error instanceof Error ? error.stack : undefined;
   const stacktrace = rawStack ? truncate(inline ? scrubStack(rawStack) : rawStack, MAX_STACK) : undefined;
   const heartbeatDetails = lastHeartbeatDetailsOf(error);
@@ -238,8 +239,10 @@ export function scrubForExport(span: ReadableSpan): void {
   for (const event of span.events) {
     if (event.name !== 'exception' || !event.attributes) continue;
     const message = event.attributes[ATTR.exceptionMessage];
-    // fail() puts the same text in the status message and the exception event: scrub it once.
-    if (typeof message === 'string') event.attributes[ATTR.exceptionMessage] = message === status ? scrubbedStatus : scrub(message);
+    if (typeof message === 'string') {
+      // fail() puts the same text in the status message and the exception event: scrub it once.
+      event.attributes[ATTR.exceptionMessage] = message === status && scrubbedStatus !== undefined ? scrubbedStatus : scrub(message);
+    }
     const stack = event.attributes[ATTR.exceptionStacktrace];
     if (typeof stack === 'string') event.attributes[ATTR.exceptionStacktrace] = scrubStack(stack);
   }
