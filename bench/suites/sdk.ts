@@ -1,8 +1,9 @@
 /**
  * SDK cost (DESIGN §8), in process, with a no-op exporter behind the same BatchSpanProcessor on
  * both sides, so only the work on the runtime's thread differs:
- * - bare: `tracer.startSpan(name, { attributes }).end()` on a plain BasicTracerProvider, with the
- *   attributes the SDK's span carries (captured from a real SDK span first);
+ * - bare: `tracer.startSpan(name, { attributes }, parent).end()` on a plain BasicTracerProvider,
+ *   with the attributes the SDK's span carries (captured from a real SDK span first) and, like
+ *   the SDK's spans, a parent (the SDK puts every span of a session in one trace);
  * - turn: `session.turn(name, fn)` with autoStatus off (one `invoke_agent` span, the wrapper's
  *   own cost); turn+status: the default autoStatus turn, which also emits its running/ready
  *   status spans, compared with three bare spans;
@@ -19,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Attributes } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -116,6 +118,9 @@ export async function runSdk(report: Report, o: { quick: boolean }): Promise<voi
     const resource = resourceFromAttributes({ 'service.name': 'bench' });
     const bareProvider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(noopExporter())] });
     const tracer = bareProvider.getTracer('bench');
+    // The SDK's spans are children of the session's first status span (one trace per session);
+    // the bare spans get a parent too, so both sides make the same span.
+    const parent = trace.setSpan(ROOT_CONTEXT, tracer.startSpan(statusSpan.name, { attributes: statusAttrs }));
     const sdk = init({ serviceName: 'bench', exporter: noopExporter(), heartbeatIntervalMs: 0, spoolDir });
     const manual = sdk.startSession({ ...sessionOptions, autoStatus: false, state: 'running' });
     const auto = sdk.startSession(sessionOptions);
@@ -131,17 +136,23 @@ export async function runSdk(report: Report, o: { quick: boolean }): Promise<voi
     const usesErrors = new Set(['bareErrorRecorded', 'error']);
 
     const variants: Record<string, () => unknown> = {
-      bareTurn: () => tracer.startSpan(turnSpan.name, { attributes: turnAttrs }).end(),
+      bareTurn: () => tracer.startSpan(turnSpan.name, { attributes: turnAttrs }, parent).end(),
       bareTurnWithStatus: () => {
-        tracer.startSpan(statusSpan.name, { attributes: statusAttrs }).end();
-        tracer.startSpan(turnSpan.name, { attributes: turnAttrs }).end();
-        tracer.startSpan(statusSpan.name, { attributes: statusAttrs }).end();
+        tracer.startSpan(statusSpan.name, { attributes: statusAttrs }, parent).end();
+        tracer.startSpan(turnSpan.name, { attributes: turnAttrs }, parent).end();
+        tracer.startSpan(statusSpan.name, { attributes: statusAttrs }, parent).end();
       },
-      bareError: () => tracer.startSpan(errorSpan.name, { attributes: errorAttrs }).end(),
+      bareError: () => tracer.startSpan(errorSpan.name, { attributes: errorAttrs }, parent).end(),
       // How plain OpenTelemetry records an error: the same span plus recordException and an ERROR status.
+      // The same bare span, returning a resolved promise the caller awaits, as turn() does: what
+      // an async API costs before it does anything.
+      bareTurnAwaited: () => {
+        tracer.startSpan(turnSpan.name, { attributes: turnAttrs }, parent).end();
+        return Promise.resolve(1);
+      },
       // What plain OpenTelemetry code around an async turn looks like: an active span, awaited, ended.
       bareTurnAsync: () =>
-        tracer.startActiveSpan(turnSpan.name, { attributes: turnAttrs }, async (span) => {
+        tracer.startActiveSpan(turnSpan.name, { attributes: turnAttrs }, parent, async (span) => {
           try {
             return 1;
           } finally {
@@ -150,7 +161,7 @@ export async function runSdk(report: Report, o: { quick: boolean }): Promise<voi
         }),
       bareErrorRecorded: () => {
         const error = errors[errorIndex++];
-        const span = tracer.startSpan(errorSpan.name, { attributes: errorAttrs });
+        const span = tracer.startSpan(errorSpan.name, { attributes: errorAttrs }, parent);
         span.recordException(error);
         span.setStatus({ code: 2, message: error.message });
         span.end();
@@ -170,6 +181,8 @@ export async function runSdk(report: Report, o: { quick: boolean }): Promise<voi
     report.add('sdk.bareSpanNs', 'bare OTel span (turn attributes)', Math.round(m.bareTurn), 'ns/op');
     report.add('sdk.turnNs', 'SDK turn (autoStatus off: one span)', Math.round(m.turn), 'ns/op');
     report.add('sdk.turnRatio', 'SDK turn / bare span', r('turn', 'bareTurn'), '×', atMost(r('turn', 'bareTurn'), 1.2));
+    report.add('sdk.bareTurnAwaitedNs', 'bare OTel span + an awaited resolved promise', Math.round(m.bareTurnAwaited), 'ns/op');
+    report.add('sdk.turnToAwaitedSpanRatio', 'SDK turn / bare span + awaited promise', r('turn', 'bareTurnAwaited'), '×');
     report.add('sdk.bareTurnAsyncNs', 'bare OTel active span around an async callback', Math.round(m.bareTurnAsync), 'ns/op');
     report.add('sdk.turnToAsyncSpanRatio', 'SDK turn / bare OTel active span around an async callback', r('turn', 'bareTurnAsync'), '×');
     report.add('sdk.turnWithStatusNs', 'SDK turn with auto status (3 spans)', Math.round(m.turnWithStatus), 'ns/op');

@@ -128,10 +128,13 @@ function scrubFrames(frames: string): string {
 /**
  * A stack trace without secrets: the "Name: message" head scrubbed whole per error (the scrubber
  * is not compositional: "InvalidToken: a1b2…" is a secret only as a whole), the frames through the
- * cache. Only a private-key block can span lines, so text holding one is scrubbed whole.
+ * cache. Only a private-key block can span lines, so a head holding one is scrubbed with the rest.
  */
 export function scrubStack(stack: string): string {
   const first = stack.search(FIRST_FRAME);
-  if (first < 0 || stack.includes('-----BEGIN')) return scrub(stack);
-  return scrub(stack.slice(0, first)) + scrubFrames(stack.slice(first));
+  if (first < 0) return scrub(stack);
+  const head = stack.slice(0, first);
+  // A key block can only be in the message; frames are code locations.
+  if (head.includes('-----BEGIN')) return scrub(stack);
+  return scrub(head) + scrubFrames(stack.slice(first));
 }

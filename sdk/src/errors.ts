@@ -93,8 +93,9 @@ function exceptionTypeOf(error: unknown, input: ClassifierInput): string {
  */
 function messageOf(error: unknown, input: ClassifierInput): string {
   if (!(error instanceof Error)) return input.message ?? safeStringify(error);
-  const parts = [error.message];
   let cause: unknown = prop(error, 'cause');
+  if (cause === undefined || cause === null) return error.message;
+  const parts = [error.message];
   for (let depth = 0; depth < 5 && cause !== undefined && cause !== null; depth++) {
     const name = typeof prop(cause, 'name') === 'string' ? (prop(cause, 'name') as string) : '';
     const text = cause instanceof Error || typeof prop(cause, 'message') === 'string' ? String(prop(cause, 'message')) : safeStringify(cause);

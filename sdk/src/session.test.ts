@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ATTR, SPAN } from '@faultline/schema';
 import { memoryFaultline, ns } from './test-support.ts';
 
@@ -391,5 +392,32 @@ describe('one failure, one occurrence', () => {
     expect(counted(spans)).toEqual({ occurrences: 3, exceptionEvents: 3, errorStatuses: 3 });
     expect(a.fail(shared).sessionId).toBe(a.id);
     expect(b.toClientError(shared).sessionId).toBe(b.id);
+  });
+});
+
+describe('with an OpenTelemetry context manager in the process', () => {
+  afterEach(() => {
+    context.disable();
+  });
+
+  it("turns and tools are the active span for the runtime's own instrumentation, and fail() inside still finds its tool", async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const { faultline, named } = memoryFaultline();
+    const session = faultline.startSession({ agent: 'coder' });
+    const seen: (string | undefined)[] = [];
+    await session.turn('reply', async () => {
+      seen.push(trace.getActiveSpan()?.spanContext().spanId);
+      await session.tool('bash', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1)); // across an async hop
+        seen.push(trace.getActiveSpan()?.spanContext().spanId);
+        session.fail(new Error('Command failed: npm test'));
+      });
+    });
+    const [turn] = named('invoke_agent coder');
+    const [tool] = named('execute_tool bash');
+    expect(seen).toEqual([turn.spanContext().spanId, tool.spanContext().spanId]);
+    expect(tool.status.code).toBe(SpanStatusCode.ERROR);
+    expect(named(SPAN.error)).toHaveLength(0);
+    expect(trace.getActiveSpan()).toBeUndefined(); // nothing leaks out of the callbacks
   });
 });

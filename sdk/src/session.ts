@@ -487,7 +487,9 @@ export class Session {
 
   /** The turn or tool of this session the caller is inside, if any. */
   private activeHere(): ActiveSpan | undefined {
-    const store = (context.active().getValue(ACTIVE_SPAN_KEY) as ActiveSpan | undefined) ?? this.runtime.activeSpan.getStore();
+    // Without a context manager nothing can be in an OTel context: skip the lookup.
+    const fromContext = this.runtime.contextManager.active ? (context.active().getValue(ACTIVE_SPAN_KEY) as ActiveSpan | undefined) : undefined;
+    const store = fromContext ?? this.runtime.activeSpan.getStore();
     return store && store.session === this ? store : undefined;
   }
 
