@@ -29,6 +29,7 @@ export function isKnownCode(code: unknown): code is string {
   }
 }
 
+/** What the classifier reads from `error`, as a new object the caller may add to. */
 export function classifierInputFrom(error: unknown): ClassifierInput {
   try {
     return schema.classifierInputFromError(error) ?? { error };
@@ -67,13 +68,20 @@ const wordsCache = new Map<string, Words>();
 const WORDS_CACHE_MAX = 512;
 
 /** The friendly words for a code, with {provider}/{model} filled in. */
+let lastWords: { code: string; provider: string | undefined; model: string | undefined; words: Words } | null = null;
+
 export function wordsFor(code: string, vars: { provider?: string; model?: string }): Words {
+  // A runtime's failures mostly repeat one provider and model: the last answer usually fits.
+  const last = lastWords;
+  if (last && last.code === code && last.provider === vars.provider && last.model === vars.model) return last.words;
   const key = `${code}\u0000${vars.provider ?? ''}\u0000${vars.model ?? ''}`;
-  const cached = wordsCache.get(key);
-  if (cached) return cached;
-  const words = renderWords(code, vars);
-  if (wordsCache.size >= WORDS_CACHE_MAX) wordsCache.clear();
-  wordsCache.set(key, words);
+  let words = wordsCache.get(key);
+  if (!words) {
+    words = renderWords(code, vars);
+    if (wordsCache.size >= WORDS_CACHE_MAX) wordsCache.clear();
+    wordsCache.set(key, words);
+  }
+  lastWords = { code, provider: vars.provider, model: vars.model, words };
   return words;
 }
 

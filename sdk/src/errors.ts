@@ -148,11 +148,10 @@ export interface DescribeOptions {
  * once here; `classify` gets the fields, not the error, so it does not read it again.
  */
 export function describeError(error: unknown, context: FailContext = {}, extra: DescribeOptions = {}): DescribedError {
-  const fromError = classifierInputFrom(error);
+  // A fresh object per call: what the runtime knows is written over what the error says.
+  const input = classifierInputFrom(error);
   const taggedCode = prop(error, 'faultlineCode');
   const taggedKind = prop(error, 'timeoutKind');
-  // What the runtime knows wins over what the error says; Object.assign, not spread (hot path).
-  const input: ClassifierInput = Object.assign({}, fromError);
   const explicitCode = context.code ?? (isKnownCode(taggedCode) ? taggedCode : undefined);
   if (explicitCode !== undefined) input.code = explicitCode;
   const timeoutKind = context.timeoutKind ?? (typeof taggedKind === 'string' ? taggedKind : undefined);

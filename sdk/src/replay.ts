@@ -62,6 +62,8 @@ export class SpoolReplayer {
   private attempts = 0;
   private retryAfterMs: number | null = null;
   private lastFailure = '';
+  /** Epoch ms before which no scheduled pass starts. */
+  private notBefore = 0;
   private replaying: Promise<boolean> | null = null;
 
   constructor(options: SpoolReplayerOptions) {
@@ -79,16 +81,25 @@ export class SpoolReplayer {
     return this.lastFailure;
   }
 
-  /** "Equal jitter" exponential backoff (half fixed, half random), never before Retry-After. */
-  nextDelay(): number {
+  /** "Equal jitter" exponential backoff (half fixed, half random), never shorter than Retry-After. */
+  backoffMs(): number {
     const base = Math.min(this.initialDelay * 2 ** Math.min(this.attempts, 20), this.maxDelay);
     const jittered = base / 2 + Math.random() * (base / 2);
     return Math.max(jittered, this.retryAfterMs ?? 0);
   }
 
-  /** Says once that the collector cannot be reached; later failures only update the reason. */
+  /** How long until the next pass may start: a pass scheduled before a 429 arrived still waits it out. */
+  waitMs(): number {
+    return Math.max(0, this.notBefore - Date.now());
+  }
+
+  /**
+   * Says once that the collector cannot be reached (later failures only update the reason), and
+   * puts the next pass a backoff away.
+   */
   markUnreachable(reason: string): void {
     this.lastFailure = reason;
+    this.notBefore = Math.max(this.notBefore, Date.now() + this.backoffMs());
     if (this.guard.stats.collectorUnreachable) return;
     this.guard.stats.collectorUnreachable = true;
     this.guard.stats.outages++;
@@ -98,6 +109,7 @@ export class SpoolReplayer {
   private markReachable(): void {
     this.attempts = 0;
     this.retryAfterMs = null;
+    this.notBefore = 0;
     if (!this.guard.stats.collectorUnreachable) return;
     this.guard.stats.collectorUnreachable = false;
     this.guard.log(`collector at ${this.tracesUrl} reachable again; spool delivered`);
@@ -115,10 +127,13 @@ export class SpoolReplayer {
       try {
         // A file seen twice could not be deleted; stop rather than resend it forever.
         const seen = new Set<string>();
+        let delivered = 0;
         for (;;) {
           const files = (await spool.rescan()).filter((file) => !seen.has(file.name));
           if (files.length === 0) {
-            this.markReachable();
+            // Back only once the collector took something: an empty spool (a batch still being
+            // written, say) proves nothing.
+            if (delivered > 0) this.markReachable();
             return true;
           }
           for (const file of files) {
@@ -131,6 +146,7 @@ export class SpoolReplayer {
               return false;
             }
             if (outcome.kind === 'delivered') {
+              delivered++;
               this.guard.stats.replayedBatches++;
               this.guard.stats.spansExported += file.spans;
               await spool.remove(file);
@@ -151,15 +167,19 @@ export class SpoolReplayer {
   }
 
   /**
-   * Replays until the spool is empty or `deadline` (epoch ms) passes, waiting out the backoff in
-   * between (a ref'd timer: the caller is waiting for this).
+   * Replays until the spool is empty or `deadline` (epoch ms) passes, waiting out the backoff and
+   * any Retry-After in between (a ref'd timer: the caller is waiting for this).
    */
   async drain(deadline: number): Promise<boolean> {
     for (;;) {
+      const wait = this.waitMs();
+      if (wait > 0) {
+        if ((await this.spool.rescan()).length === 0) return true; // nothing to send
+        if (Date.now() + wait >= deadline) return false; // the collector asked for longer than there is
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
       if (await this.replay(deadline)) return true;
-      const wait = Math.min(this.nextDelay(), deadline - Date.now());
-      if (wait <= 0) return false;
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      if (Date.now() >= deadline) return false;
     }
   }
 

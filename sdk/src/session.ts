@@ -595,17 +595,18 @@ export class Session {
     }
     const at = this.nextTime(ORDER_GAP_MS);
     const span = this.startSpan(SPAN.error, described.attributes, this.rootContext, at);
-    this.recordOn(span, described);
+    this.recordOn(span, described, at);
     span.end(at);
   }
 
   private applyError(span: Span, described: DescribedError): void {
     span.setAttributes(described.attributes);
-    this.recordOn(span, described);
+    this.recordOn(span, described, this.nextTime());
   }
 
-  private recordOn(span: Span, described: DescribedError): void {
-    span.recordException({ name: described.exceptionType, message: described.technicalMessage, stack: described.stacktrace });
+  /** The exception event on the session's clock: OTel's own would be whole ms, maybe before the span. */
+  private recordOn(span: Span, described: DescribedError, at: number): void {
+    span.recordException({ name: described.exceptionType, message: described.technicalMessage, stack: described.stacktrace }, at);
     span.setStatus({ code: SpanStatusCode.ERROR, message: described.technicalMessage });
   }
 

@@ -340,7 +340,7 @@ describe('a good guest during outages', () => {
     const spool = new Spool(tempDir(), 'http://127.0.0.1:9/v1/traces', 10_000, guard);
     await spool.write(new Uint8Array(10), 1, true);
     const replayer = new SpoolReplayer({ spool, tracesUrl: 'http://127.0.0.1:9/v1/traces', headers: {}, guard, initialDelayMs: 1_000, maxDelayMs: 4_000 });
-    const samples = (n: number) => Array.from({ length: n }, () => replayer.nextDelay());
+    const samples = (n: number) => Array.from({ length: n }, () => replayer.backoffMs());
     const first = samples(200);
     expect(Math.min(...first)).toBeGreaterThanOrEqual(500);
     expect(Math.max(...first)).toBeLessThanOrEqual(1_000);

@@ -80,7 +80,7 @@ export class SpoolingExporter implements SpanExporter {
       : null;
     // Batches left by an earlier run (restart after an outage) go out as soon as possible.
     void this.spool?.ready.then(() => {
-      if (this.spool && this.spool.pending().batches > 0) this.scheduleReplay(0);
+      if (this.spool && this.spool.pending().batches > 0) this.scheduleReplay();
     });
   }
 
@@ -144,7 +144,7 @@ export class SpoolingExporter implements SpanExporter {
       return;
     }
     this.replayer.markUnreachable(reason);
-    this.scheduleReplay(this.replayer.nextDelay());
+    this.scheduleReplay();
   }
 
   private spoolThen(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
@@ -159,7 +159,7 @@ export class SpoolingExporter implements SpanExporter {
         const body = ProtobufTraceSerializer.serializeRequest(spans);
         const hasError = spans.some((span) => span.status.code === SpanStatusCode.ERROR);
         if (body && (await this.spool.write(body, spans.length, hasError))) {
-          this.scheduleReplay(this.replayer.nextDelay());
+          this.scheduleReplay();
           return { code: ExportResultCode.SUCCESS };
         }
       }
@@ -170,15 +170,18 @@ export class SpoolingExporter implements SpanExporter {
     return { code: ExportResultCode.FAILED, error: new Error('faultline: batch could not be spooled') };
   }
 
-  private scheduleReplay(delayMs: number): void {
+  /** A replay pass once the backoff (and any Retry-After) allows, unless one is already due. */
+  private scheduleReplay(): void {
     const replayer = this.replayer;
     if (this.closed || this.timer || !replayer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
+      // A 429 that arrived after this timer was set moved the next pass further out.
+      if (replayer.waitMs() > 0) return this.scheduleReplay();
       void replayer.replay().then((drained) => {
-        if (!drained) this.scheduleReplay(replayer.nextDelay());
+        if (!drained) this.scheduleReplay();
       });
-    }, delayMs);
+    }, replayer.waitMs());
     this.timer.unref?.();
   }
 
