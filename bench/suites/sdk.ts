@@ -13,7 +13,8 @@
  *   a fresh error (fail() records an error object once; a stack is formatted on first read).
  * Operations run in chunks of 200 with a macrotask between chunks so the BatchSpanProcessor
  * exports (and never drops) as it would in a real runtime. Every chunk runs each variant once,
- * back to back; a figure is the median over chunks, a ratio the median of chunk-by-chunk ratios.
+ * back to back; a figure is the median over chunks (CPU time), a ratio the median of
+ * chunk-by-chunk ratios.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,16 +46,20 @@ const noopExporter = (): SpanExporter => ({
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-/** ns per operation of one chunk of `op`; sync and async ops alike. */
+/**
+ * CPU ns per operation of one chunk of `op`; sync and async ops alike. CPU time, not wall time:
+ * the work is CPU-bound (no-op exporters), and on a machine shared with other engineers' test
+ * runs a chunk is often descheduled, which wall time would charge to whichever variant ran.
+ */
 async function timeChunk(op: () => unknown): Promise<number> {
-  const t0 = process.hrtime.bigint();
+  const t0 = process.cpuUsage();
   for (let i = 0; i < CHUNK; i++) {
     const r = op();
     if (r instanceof Promise) await r;
   }
-  const ns = Number(process.hrtime.bigint() - t0) / CHUNK;
+  const used = process.cpuUsage(t0);
   await tick(); // the BatchSpanProcessor exports between chunks, as in a real runtime
-  return ns;
+  return ((used.user + used.system) * 1000) / CHUNK;
 }
 
 /**

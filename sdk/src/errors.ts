@@ -140,6 +140,11 @@ export interface DescribeOptions {
    * (off the caller's path); then they are only truncated here.
    */
   scrub?: boolean;
+  /**
+   * Attributes the span also carries (the session's), put first into `attributes`: a span made
+   * for the error then needs no second merged copy.
+   */
+  base?: Attributes;
 }
 
 /**
@@ -173,13 +178,12 @@ export function describeError(error: unknown, context: FailContext = {}, extra: 
   const stacktrace = rawStack ? truncate(inline ? scrubStack(rawStack) : rawStack, MAX_STACK) : undefined;
   const heartbeatDetails = lastHeartbeatDetailsOf(error);
 
-  const attributes: Attributes = {
-    [ATTR.errorType]: code,
-    [ATTR.errorCategory]: words.category,
-    [ATTR.errorRetryable]: words.retryable,
-    [ATTR.errorUserMessage]: words.message,
-    'faultline.classifier.rule': rule,
-  };
+  const attributes: Attributes = extra.base ? Object.assign({}, extra.base) : {};
+  attributes[ATTR.errorType] = code;
+  attributes[ATTR.errorCategory] = words.category;
+  attributes[ATTR.errorRetryable] = words.retryable;
+  attributes[ATTR.errorUserMessage] = words.message;
+  attributes['faultline.classifier.rule'] = rule;
   put(attributes, ATTR.httpStatus, input.httpStatus);
   put(attributes, ATTR.upstreamType, input.upstreamType);
   put(attributes, ATTR.upstreamCode, input.upstreamCode);

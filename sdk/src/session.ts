@@ -340,6 +340,8 @@ export class Session {
         provider: this.provider,
         model: this.model,
         scrub: this.runtime.scrubInline,
+        // Outside a turn the error gets a span of its own, which carries the session's attributes.
+        base: active ? undefined : this.baseAttributes,
       });
       this.recordFailure(described, this.failureState(failContext), active);
       return this.remember(error, described, true).payload;
@@ -594,7 +596,8 @@ export class Session {
       return;
     }
     const at = this.nextTime(ORDER_GAP_MS);
-    const span = this.startSpan(SPAN.error, described.attributes, this.rootContext, at);
+    // fail() built these on the session's attributes already (describeError's `base`).
+    const span = this.runtime.tracer.startSpan(SPAN.error, { attributes: described.attributes, startTime: at }, this.rootContext);
     this.recordOn(span, described, at);
     span.end(at);
   }
