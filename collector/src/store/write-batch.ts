@@ -196,7 +196,7 @@ export async function writeBatch(tx: SqlRunner, batch: EnrichedSpan[]): Promise<
   const doc = rows.map((s) => {
     const sp = s.span;
     return {
-      t: sp.traceId, s: sp.spanId, p: sp.parentSpanId, sid: s.sessionId, svc: s.service, n: sp.name.slice(0, 1024),
+      t: sp.traceId, s: sp.spanId, p: sp.parentSpanId, sid: s.sessionId, svc: s.service, n: s.name.slice(0, 1024),
       ty: s.spanType, k: sp.kind, su: s.startUs, eu: Math.max(s.endUs, s.startUs), sc: sp.statusCode,
       sm: s.statusMessage, ec: s.error?.code ?? null, a: s.attributes, ev: s.events, r: s.resource,
     };
