@@ -123,26 +123,42 @@ const framesCache = new Map<string, string>();
 const FRAMES_CACHE_MAX = 512;
 const FIRST_FRAME = /\n[ \t]+at /;
 
+let lastFrames = { raw: '', clean: '' };
+
 function scrubFrames(frames: string): string {
+  // Failures come in runs from one call site: comparing with the last frames is cheaper than
+  // hashing them for the map.
+  if (frames === lastFrames.raw) return lastFrames.clean;
   let clean = framesCache.get(frames);
   if (clean === undefined) {
     clean = scrub(frames);
     if (framesCache.size >= FRAMES_CACHE_MAX) framesCache.clear();
     framesCache.set(frames, clean);
   }
+  lastFrames = { raw: frames, clean };
   return clean;
 }
 
+/** "Error: ", "BadRequestError: ", "Error [ERR_SOCKET_CLOSED]: ": how V8 starts a stack before the message. */
+const ERROR_NAME_PREFIX = /^[A-Za-z_$][\w$.]{0,100}(?: \[[\w-]{1,64}\])?: $/;
+
 /**
- * A stack trace without secrets: the "Name: message" head scrubbed whole per error (the scrubber
- * is not compositional: "InvalidToken: a1b2…" is a secret only as a whole), the frames through the
- * cache. Only a private-key block can span lines, so a head holding one is scrubbed with the rest.
+ * A stack trace without secrets. Its head is "<name>: <message>": when `message` is the error's
+ * message, the head becomes the name and `message.clean` (the exception message as scrubbed for
+ * its own attribute), so the stack says no more than that attribute and the message is scrubbed
+ * once. Any other head is scrubbed as it is. Frames go through the cache. Only a private-key
+ * block can span lines, so a head holding one is scrubbed with the rest.
  */
-export function scrubStack(stack: string): string {
+export function scrubStack(stack: string, message?: { raw: string; clean: string }): string {
   const first = stack.search(FIRST_FRAME);
   if (first < 0) return scrub(stack);
   const head = stack.slice(0, first);
   // A key block can only be in the message; frames are code locations.
   if (head.includes('-----BEGIN')) return scrub(stack);
-  return scrub(head) + scrubFrames(stack.slice(first));
+  let cleanHead: string | undefined;
+  if (message && message.raw && head.endsWith(message.raw)) {
+    const prefix = head.slice(0, head.length - message.raw.length);
+    if (ERROR_NAME_PREFIX.test(prefix)) cleanHead = prefix + message.clean;
+  }
+  return (cleanHead ?? scrub(head)) + scrubFrames(stack.slice(first));
 }

@@ -175,7 +175,7 @@ export function describeError(error: unknown, context: FailContext = {}, extra: 
   const cleanMessage = inline ? scrub(message) : message;
   const technicalMessage = truncate(cleanMessage, MAX_MESSAGE);
   const rawStack = error instanceof Error ? error.stack : undefined;
-  const stacktrace = rawStack ? truncate(inline ? scrubStack(rawStack) : rawStack, MAX_STACK) : undefined;
+  const stacktrace = rawStack ? truncate(inline ? scrubStack(rawStack, { raw: message, clean: cleanMessage }) : rawStack, MAX_STACK) : undefined;
   const heartbeatDetails = lastHeartbeatDetailsOf(error);
 
   const attributes: Attributes = extra.base ? Object.assign({}, extra.base) : {};
@@ -238,16 +238,20 @@ export function clientErrorFrom(
  */
 export function scrubForExport(span: ReadableSpan): void {
   const status = span.status.message;
-  let scrubbedStatus: string | undefined;
-  if (status) span.status.message = scrubbedStatus = scrub(status);
+  let raw: string | undefined;
+  let clean: string | undefined;
   for (const event of span.events) {
     if (event.name !== 'exception' || !event.attributes) continue;
     const message = event.attributes[ATTR.exceptionMessage];
-    if (typeof message === 'string') {
-      // fail() puts the same text in the status message and the exception event: scrub it once.
-      event.attributes[ATTR.exceptionMessage] = message === status && scrubbedStatus !== undefined ? scrubbedStatus : scrub(message);
+    const known = typeof message === 'string' ? { raw: message, clean: scrub(message) } : undefined;
+    if (known) {
+      event.attributes[ATTR.exceptionMessage] = known.clean;
+      raw = known.raw;
+      clean = known.clean;
     }
     const stack = event.attributes[ATTR.exceptionStacktrace];
-    if (typeof stack === 'string') event.attributes[ATTR.exceptionStacktrace] = scrubStack(stack);
+    if (typeof stack === 'string') event.attributes[ATTR.exceptionStacktrace] = scrubStack(stack, known);
   }
+  // fail() puts the same text in the status message and the exception event: scrubbed once.
+  if (status) span.status.message = status === raw && clean !== undefined ? clean : scrub(status);
 }

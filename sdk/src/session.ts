@@ -124,6 +124,11 @@ function toAttributeValue(value: unknown): AttributeValue | undefined {
   }
 }
 
+/** A value that can key a WeakMap. */
+function isObject(value: unknown): value is object {
+  return value !== null && (typeof value === 'object' || typeof value === 'function');
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
   try {
@@ -326,7 +331,8 @@ export class Session {
    */
   fail(error: unknown, failContext: FailContext = {}): ClientError {
     try {
-      const known = this.knownError(error, true);
+      const recordedBefore = isObject(error) ? this.runtime.recorded.get(error) : undefined;
+      const known = this.knownError(error, true, recordedBefore);
       if (known) {
         if (!known.statusEmitted) {
           known.statusEmitted = true;
@@ -344,7 +350,7 @@ export class Session {
         base: active ? undefined : this.baseAttributes,
       });
       this.recordFailure(described, this.failureState(failContext), active);
-      return this.remember(error, described, true).payload;
+      return this.remember(error, described, true, recordedBefore).payload;
     } catch (internal) {
       internalError(this.runtime.guard, 'fail', internal);
       return this.fallbackPayload(failContext.code);
@@ -408,13 +414,15 @@ export class Session {
       this.runtime.guard.log(`session ${this.id}: illegal transition ${from} → ${state} (emitted anyway)`);
     }
     this.current = state;
-    const attributes: Attributes = { [ATTR.sessionState]: state };
+    // Built on a copy of the session's attributes: one object per status span, not two.
+    const attributes: Attributes = Object.assign({}, this.baseAttributes);
+    attributes[ATTR.sessionState] = state;
     if (message !== undefined) attributes[ATTR.sessionStatusMessage] = message;
     if (from) attributes['faultline.session.previous_state'] = from;
     if (this.stuckAfterMs !== undefined) attributes[ATTR.sessionStuckAfterMs] = this.stuckAfterMs;
     if (!legal) attributes['faultline.session.illegal_transition'] = true;
     const at = this.nextTime(gapMs);
-    const span = this.startSpan(SPAN.status, attributes, this.rootContext, at);
+    const span = this.runtime.tracer.startSpan(SPAN.status, { attributes, startTime: at }, this.rootContext);
     span.end(at);
     this.syncHeartbeat();
     return span;
@@ -534,9 +542,9 @@ export class Session {
   }
 
   /** What this session already recorded for `error`; `consume` takes a remembered primitive. */
-  private knownError(error: unknown, consume: boolean): RecordedError | undefined {
-    if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
-      for (let known = this.runtime.recorded.get(error); known; known = known.elsewhere) if (known.session === this) return known;
+  private knownError(error: unknown, consume: boolean, recorded = isObject(error) ? this.runtime.recorded.get(error) : undefined): RecordedError | undefined {
+    if (isObject(error)) {
+      for (let known = recorded; known; known = known.elsewhere) if (known.session === this) return known;
       return undefined;
     }
     const escaped = this.escapedPrimitive;
@@ -576,7 +584,7 @@ export class Session {
         const target = changeState ? (this.current === 'stopped' ? 'stopped' : 'error') : null;
         this.recordFailure(described, target, active);
         const recorded = this.remember(error, described, target !== null);
-        if (error === null || (typeof error !== 'object' && typeof error !== 'function')) {
+        if (!isObject(error)) {
           this.escapedPrimitive = { value: error, recorded };
         }
       }
@@ -613,13 +621,13 @@ export class Session {
     span.setStatus({ code: SpanStatusCode.ERROR, message: described.technicalMessage });
   }
 
-  private remember(error: unknown, described: DescribedError, statusEmitted: boolean): RecordedError {
+  /** `elsewhere`: what the runtime recorded for this error before (another session's), if known. */
+  private remember(error: unknown, described: DescribedError, statusEmitted: boolean, elsewhere?: RecordedError): RecordedError {
     const payload = clientErrorFrom(described, { sessionId: this.id, traceId: this.traceId });
-    const isObject = error !== null && (typeof error === 'object' || typeof error === 'function');
+    if (!isObject(error)) return { session: this, described, payload, statusEmitted, elsewhere: undefined };
     // One WeakMap for the whole runtime: an insert costs ~0.3 µs, a sizeable part of fail().
-    const elsewhere = isObject ? this.runtime.recorded.get(error) : undefined;
-    const recorded: RecordedError = { session: this, described, payload, statusEmitted, elsewhere };
-    if (isObject) this.runtime.recorded.set(error, recorded);
+    const recorded: RecordedError = { session: this, described, payload, statusEmitted, elsewhere: elsewhere ?? this.runtime.recorded.get(error) };
+    this.runtime.recorded.set(error, recorded);
     return recorded;
   }
 
