@@ -178,6 +178,7 @@ export class Faultline {
     try {
       const provider = (this.ownProvider ?? this.joinedProvider) as Flushable | null;
       await provider?.forceFlush?.();
+      await this.exporter?.settle();
       await this.exporter?.replay();
     } catch (error) {
       internalError(this.guard, 'flush', error);

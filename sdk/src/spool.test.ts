@@ -418,6 +418,33 @@ describe('shutdown: exit without loss', () => {
     expect([...received.values()].every((n) => n === 1)).toBe(true);
   });
 
+  it("waits for an export the processor's timer already started before it looks at the spool", async () => {
+    // The live exporter refuses after 300 ms (a collector that is slow to fail); the spool's
+    // replay goes to a collector that is up.
+    const server = await collector(200);
+    const slowRefusal: SpanExporter = {
+      export: (_spans, done) => void setTimeout(() => done({ code: ExportResultCode.FAILED, error: new Error('socket hang up') }), 300),
+      shutdown: async () => {},
+    };
+    const spans = recordEndedSpans();
+    const faultline = init({
+      serviceName: 'shutdown-race-test',
+      endpoint: server.url,
+      exporter: slowRefusal,
+      spoolDir: tempDir(),
+      spanProcessors: [spans.processor],
+      heartbeatIntervalMs: 0,
+      scheduledDelayMillis: 10,
+      replayInitialDelayMs: 50,
+      shutdownTimeoutMs: 5_000,
+    });
+    await runSomeSessions(faultline, 2);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // the processor's timer has started the export
+    const report = await faultline.shutdown();
+    expect(report).toMatchObject({ delivered: true, pendingSpans: 0 });
+    expect(new Set(server.received)).toEqual(new Set(spans.ended()));
+  });
+
   it('gives up at its deadline, even on an export that never answers, and says what is left and where', async () => {
     const errorLog = vi.spyOn(console, 'error').mockImplementation(() => {});
     cleanups.push(() => errorLog.mockRestore());

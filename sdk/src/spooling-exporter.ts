@@ -41,6 +41,9 @@ export interface SpoolingExporterOptions {
 interface InFlight {
   spans: ReadableSpan[];
   done: (result: ExportResult) => void;
+  /** Resolved once the batch is answered live or handed to the spool. */
+  settled: Promise<void>;
+  settle: () => void;
 }
 
 export class SpoolingExporter implements SpanExporter {
@@ -116,7 +119,9 @@ export class SpoolingExporter implements SpanExporter {
       this.spoolThen(spans, done);
       return;
     }
-    const flight: InFlight = { spans, done };
+    let settle = () => {};
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const flight: InFlight = { spans, done, settled, settle };
     this.inFlight.add(flight);
     try {
       this.inner.export(spans, (result) => {
@@ -124,15 +129,17 @@ export class SpoolingExporter implements SpanExporter {
         if (result.code === ExportResultCode.SUCCESS) {
           this.guard.stats.spansExported += spans.length;
           done(result);
-          return;
+        } else {
+          this.onLiveFailure(result.error);
+          this.spoolThen(spans, done);
         }
-        this.onLiveFailure(result.error);
-        this.spoolThen(spans, done);
+        settle();
       });
     } catch (error) {
       this.inFlight.delete(flight);
       this.onLiveFailure(error);
       this.spoolThen(spans, done);
+      settle();
     }
   }
 
@@ -194,7 +201,7 @@ export class SpoolingExporter implements SpanExporter {
   async drain(deadline: number): Promise<boolean> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.settleWrites();
+    await this.settle();
     return this.replayer?.drain(deadline) ?? true;
   }
 
@@ -208,11 +215,22 @@ export class SpoolingExporter implements SpanExporter {
     for (const flight of [...this.inFlight]) {
       this.inFlight.delete(flight);
       this.spoolThen(flight.spans, flight.done);
+      flight.settle();
     }
   }
 
   private async settleWrites(): Promise<void> {
     while (this.writes.size > 0) await Promise.all([...this.writes]);
+  }
+
+  /**
+   * Waits until every batch handed to this exporter is answered live or on disk. The
+   * BatchSpanProcessor's forceFlush does not wait for an export its timer already started.
+   */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0 || this.writes.size > 0) {
+      await Promise.all([...[...this.inFlight].map((flight) => flight.settled), ...this.writes]);
+    }
   }
 
   async forceFlush(): Promise<void> {
@@ -221,7 +239,7 @@ export class SpoolingExporter implements SpanExporter {
     } catch (error) {
       internalError(this.guard, 'exporter flush', error);
     }
-    await this.settleWrites();
+    await this.settle();
   }
 
   /** Shutdown has begun; it must be over by `deadline` (epoch ms). */
