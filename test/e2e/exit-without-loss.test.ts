@@ -105,6 +105,7 @@ describe.each(STORAGES)('a runtime that exits while the collector is down, on $n
     await collector.restart();
     const { code, signal } = await child.exited;
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(child.stderr()).not.toContain('[faultline]'); // nothing was left behind
     await expectEachErrorOnce(collector, ids);
   }, 60_000);
 });
