@@ -38,7 +38,11 @@ export interface FaultlineOptions {
   scheduledDelayMillis?: number;
   /** Time one live export may take, including the exporter's retries; default 5000 ms. */
   exportTimeoutMs?: number;
-  /** First replay attempt after an outage starts; doubles up to replayMaxDelayMs. Default 1000 ms. */
+  /**
+   * Wait before the first replay after an outage starts; doubles up to replayMaxDelayMs, half of it
+   * random (so runtimes do not return in lockstep), never shorter than the collector's Retry-After.
+   * Default 1000 ms.
+   */
   replayInitialDelayMs?: number;
   /** Default 30000 ms. */
   replayMaxDelayMs?: number;
