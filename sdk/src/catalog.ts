@@ -6,7 +6,8 @@
 import * as schema from '@faultline/schema';
 import type { CatalogEntry, Category, ClassifierInput, Retryable } from '@faultline/schema';
 
-const FALLBACK_UNKNOWN_CODE = 'AGT-PROVIDER-UNKNOWN';
+/** The neutral unknown code: with no evidence, no provider is named in the words a user reads. */
+const FALLBACK_UNKNOWN_CODE = 'AGT-WORKER-UNKNOWN';
 
 export function unknownCode(): string {
   return typeof schema.UNKNOWN_CODE === 'string' ? schema.UNKNOWN_CODE : FALLBACK_UNKNOWN_CODE;
@@ -38,7 +39,7 @@ export function classifierInputFrom(error: unknown): ClassifierInput {
   }
 }
 
-export function classifyInput(input: ClassifierInput): { code: string; rule: string } {
+export function classifyInput(input: ClassifierInput): { code: string; rule: string; signal?: string | null } {
   try {
     const result = schema.classify(input);
     if (result && typeof result.code === 'string') return result;
@@ -58,7 +59,7 @@ export interface Words {
 const GENERIC_WORDS: Words = {
   title: 'Something went wrong',
   message: 'Something went wrong while the agent was working.',
-  category: 'provider',
+  category: 'worker',
   retryable: 'once',
 };
 
@@ -114,6 +115,22 @@ export function scrub(text: string): string {
   let out = text;
   for (const [pattern, replacement] of FALLBACK_SECRET_PATTERNS) out = out.replace(pattern, replacement);
   return out;
+}
+
+// The classifier's signal (the text a rule matched) comes from a small set per runtime; scrubbing
+// each distinct one once keeps a scrubber call off every fail().
+const shortTextCache = new Map<string, string>();
+const SHORT_TEXT_CACHE_MAX = 512;
+
+/** scrub(), remembered for short texts that repeat (classifier signals). */
+export function scrubRepeated(text: string): string {
+  let clean = shortTextCache.get(text);
+  if (clean === undefined) {
+    clean = scrub(text);
+    if (shortTextCache.size >= SHORT_TEXT_CACHE_MAX) shortTextCache.clear();
+    shortTextCache.set(text, clean);
+  }
+  return clean;
 }
 
 // Errors thrown from the same call site carry the same frames: each distinct frames text is

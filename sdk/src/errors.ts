@@ -5,7 +5,7 @@ import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ATTR } from '@faultline/schema';
 import type { Category, ClassifierInput, Retryable, SessionState, TimeoutKind } from '@faultline/schema';
-import { catalogEntry, classifierInputFrom, classifyInput, isKnownCode, scrub, scrubStack, wordsFor } from './catalog.ts';
+import { catalogEntry, classifierInputFrom, classifyInput, isKnownCode, scrub, scrubRepeated, scrubStack, wordsFor } from './catalog.ts';
 
 /** What the runtime knows beyond the error itself; every field is optional. */
 export interface FailContext {
@@ -164,7 +164,7 @@ export function describeError(error: unknown, context: FailContext = {}, extra: 
   if (context.terminationRequested !== undefined) input.terminationRequested = context.terminationRequested;
   if (context.operation !== undefined) input.operation = context.operation;
   if (extra.isTool !== undefined) input.isTool = extra.isTool;
-  const { code, rule } = classifyInput(input);
+  const { code, rule, signal } = classifyInput(input);
   const provider = context.provider ?? extra.provider;
   const model = context.model ?? extra.model;
   const words = wordsFor(code, { provider, model });
@@ -183,7 +183,8 @@ export function describeError(error: unknown, context: FailContext = {}, extra: 
   attributes[ATTR.errorCategory] = words.category;
   attributes[ATTR.errorRetryable] = words.retryable;
   attributes[ATTR.errorUserMessage] = words.message;
-  attributes['faultline.classifier.rule'] = rule;
+  attributes[ATTR.classifierRule] = rule;
+  if (signal) attributes[ATTR.classifierSignal] = truncate(scrubRepeated(signal), MAX_MESSAGE);
   put(attributes, ATTR.httpStatus, input.httpStatus);
   put(attributes, ATTR.upstreamType, input.upstreamType);
   put(attributes, ATTR.upstreamCode, input.upstreamCode);

@@ -11,6 +11,7 @@ import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, context, createContextKey, isSpanCo
 import type { Attributes, AttributeValue, Context, Span, Tracer } from '@opentelemetry/api';
 import { ATTR, SPAN, canBeStuck, canTransition } from '@faultline/schema';
 import type { SessionState } from '@faultline/schema';
+import { unknownCode } from './catalog.ts';
 import { clientErrorFrom, describeError } from './errors.ts';
 import type { ClientError, DescribedError, FailContext } from './errors.ts';
 import type { Guard } from './guard.ts';
@@ -633,7 +634,7 @@ export class Session {
 
   private fallbackPayload(code?: string): ClientError {
     return {
-      code: code ?? 'AGT-PROVIDER-UNKNOWN',
+      code: code ?? unknownCode(),
       title: 'Something went wrong',
       message: 'Something went wrong while the agent was working.',
       retryable: 'once',

@@ -26,14 +26,17 @@ returning trace_id, span_id`;
 
 const INSERT_ERRORS = `
 insert into errors (id, at, session_id, trace_id, span_id, service, code, category, message, technical_message,
-  exception_type, stacktrace, fingerprint, timeout_kind, http_status, upstream_status, upstream_type, retryable, attributes)
+  exception_type, stacktrace, fingerprint, timeout_kind, http_status, upstream_status, upstream_type, retryable, attributes,
+  classifier_rule, classifier_signal)
 select t.id, to_timestamp(t.at_us / 1e6), t.session_id, t.trace_id, t.span_id, t.service, t.code, t.category, t.message,
   t.technical_message, t.exception_type, t.stacktrace, t.fingerprint, t.timeout_kind, t.http_status, t.upstream_status,
-  t.upstream_type, t.retryable, t.attributes
+  t.upstream_type, t.retryable, t.attributes, t.classifier_rule, t.classifier_signal
 from unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-  $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int4[], $16::int4[], $17::text[], $18::text[], $19::jsonb[])
+  $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int4[], $16::int4[], $17::text[], $18::text[], $19::jsonb[],
+  $20::text[], $21::text[])
   as t(id, at_us, session_id, trace_id, span_id, service, code, category, message, technical_message, exception_type,
-  stacktrace, fingerprint, timeout_kind, http_status, upstream_status, upstream_type, retryable, attributes)
+  stacktrace, fingerprint, timeout_kind, http_status, upstream_status, upstream_type, retryable, attributes,
+  classifier_rule, classifier_signal)
 on conflict (id) do nothing
 returning id`;
 
@@ -208,7 +211,7 @@ export async function writeBatch(tx: SqlRunner, batch: EnrichedSpan[]): Promise<
   const errorSpans = inserted.filter((s) => s.error !== null && !s.errorPropagated);
   let newErrors: EnrichedSpan[] = [];
   if (errorSpans.length > 0) {
-    const e: unknown[][] = Array.from({ length: 19 }, () => []);
+    const e: unknown[][] = Array.from({ length: 21 }, () => []);
     for (const s of errorSpans) {
       const err = s.error!;
       e[0].push(err.id);
@@ -230,6 +233,8 @@ export async function writeBatch(tx: SqlRunner, batch: EnrichedSpan[]): Promise<
       e[16].push(err.upstreamType);
       e[17].push(err.entry.retryable);
       e[18].push(json(s.attributes));
+      e[19].push(err.rule.slice(0, 200));
+      e[20].push(err.ruleSignal === null ? null : err.ruleSignal.slice(0, 1000));
     }
     const ids = new Set((await tx.query<{ id: string }>(INSERT_ERRORS, e)).map((r) => r.id));
     newErrors = errorSpans.filter((s) => ids.has(s.error!.id));
