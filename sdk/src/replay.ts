@@ -31,7 +31,7 @@ type Outcome = { kind: 'delivered' } | { kind: 'rejected'; status: number } | { 
 const MAX_RETRY_AFTER_MS = 15 * 60_000;
 
 /** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in ms; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+function parseRetryAfter(value: string | null, now = Date.now()): number | null {
   if (!value) return null;
   const text = value.trim();
   const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;

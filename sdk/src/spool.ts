@@ -33,10 +33,10 @@ const TMP_PREFIX = '.tmp-';
 /** A temporary file older than this was left by a crashed writer; a younger one may be in use. */
 const STALE_TMP_MS = 60_000;
 /** Holds the full traces URL the batches of a directory were written for. */
-export const ENDPOINT_FILE = 'endpoint';
+const ENDPOINT_FILE = 'endpoint';
 
 /** The subdirectory name for an endpoint: readable host and port, plus a hash of the full URL. */
-export function endpointKey(tracesUrl: string): string {
+function endpointKey(tracesUrl: string): string {
   const hash = createHash('sha256').update(tracesUrl).digest('hex').slice(0, 12);
   let readable = 'endpoint';
   try {
@@ -53,7 +53,7 @@ export function boundSpoolDir(root: string, tracesUrl: string): string {
   return join(root, endpointKey(tracesUrl));
 }
 
-export function parseSpoolFileName(dir: string, name: string, bytes: number): SpoolFile | null {
+function parseSpoolFileName(dir: string, name: string, bytes: number): SpoolFile | null {
   const match = FILE_PATTERN.exec(name);
   if (!match) return null;
   return { name, path: join(dir, name), bytes, spans: Number(match[4]), hasError: match[5] === 'err' };
