@@ -115,6 +115,10 @@ describe('faultline-sdk on a wrong command line', () => {
     const help = await runSdkBin(['--help'], {});
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: faultline-sdk replay --spool-dir <dir> --endpoint <url>');
+    // The bin an installed package runs: the built file, with plain node.
+    const built = await runSdkBin(['--help'], {}, { built: true });
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stdout).toBe(help.stdout);
 
     const badUrl = await runSdkBin(['replay', '--spool-dir', '.', '--endpoint', 'collector:4318/v1'], {});
     expect(badUrl.code).toBe(2);

@@ -117,7 +117,7 @@ export interface ChildRuntime {
 
 /** Runs a TypeScript file with tsx in a child process (its own TMPDIR, so its spool is its own). */
 export function runTs(file: string, env: Record<string, string>): ChildRuntime {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  const child = spawn(process.execPath, ['--conditions=@faultline/source', '--import', 'tsx', file], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -165,14 +165,20 @@ export function runTs(file: string, env: Record<string, string>): ChildRuntime {
 }
 
 /**
- * Runs the SDK's `faultline-sdk` bin as its package.json declares it: TypeScript sources through
- * tsx, a built file with plain node.
+ * Runs the SDK's `faultline-sdk` command: from its source through tsx and the workspace sources
+ * (a change needs no rebuild), or with `built`, the file package.json's `bin` names, with plain
+ * node, as an installed package runs it.
  */
-export async function runSdkBin(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runSdkBin(
+  args: string[],
+  env: Record<string, string>,
+  options: { built?: boolean } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const sdkDir = join(REPO_ROOT, 'sdk');
   const manifest = JSON.parse(readFileSync(join(sdkDir, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-  const bin = join(sdkDir, manifest.bin['faultline-sdk']);
-  const node = bin.endsWith('.ts') ? ['--import', 'tsx', bin] : [bin];
+  const node = options.built
+    ? [join(sdkDir, manifest.bin['faultline-sdk'])]
+    : ['--conditions=@faultline/source', '--import', 'tsx', join(sdkDir, 'src/cli.ts')];
   const child = spawn(process.execPath, [...node, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
