@@ -13,6 +13,7 @@ import { testConfig } from '../../collector/src/config.ts';
 import { createApp } from '../../collector/src/app.ts';
 import { EventBus } from '../../collector/src/events.ts';
 import { IngestPipeline } from '../../collector/src/ingest/pipeline.ts';
+import { AlertRuntime } from '../../collector/src/alerts/runtime.ts';
 import { postgresStore, type Store } from '../../collector/src/store/db.ts';
 import { createBenchDatabase } from '../lib/env.ts';
 import { Report, atMost } from '../lib/report.ts';
@@ -94,7 +95,7 @@ const QUERIES: [key: string, label: string, path: (rand: () => number, sessions:
 async function measure(store: Store, sessions: number, calls: number): Promise<Record<string, { p50: number; p95: number }>> {
   const config = testConfig();
   const pipeline = new IngestPipeline(store, config);
-  const app = createApp({ config, store, pipeline, events: new EventBus(), metrics: { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0 } });
+  const app = createApp({ config, store, pipeline, events: new EventBus(), metrics: { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0 }, alerts: new AlertRuntime(store, config, { worker: false }) });
   let seedValue = 42;
   const rand = () => ((seedValue = (seedValue * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const samples: Record<string, number[]> = Object.fromEntries(QUERIES.map(([k]) => [k, []]));

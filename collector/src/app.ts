@@ -14,6 +14,7 @@ import type { EventBus } from './events.ts';
 import type { IngestPipeline } from './ingest/pipeline.ts';
 import { ingestRoutes } from './ingest/route.ts';
 import type { Store } from './store/db.ts';
+import type { AlertRuntime } from './alerts/runtime.ts';
 import { apiRoutes } from './api/index.ts';
 import { StreamTickets, hasApiToken, hasIngestKey, requireApiToken } from './auth.ts';
 import { registerMetrics } from './metrics.ts';
@@ -27,6 +28,8 @@ export interface CollectorDeps {
   events: EventBus;
   /** Counters other parts report for /metrics. */
   metrics: { stuckFlagged: number; sweeps: number; retentionDeleted: number };
+  /** Alert rules, hooks and the delivery worker. */
+  alerts: AlertRuntime;
 }
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
@@ -56,7 +59,7 @@ export function createApp(deps: CollectorDeps): Hono {
   if (ingestCors) app.use('/v1/*', ingestCors);
   app.use('/v1/*', requireSameOrigin(config, { json: false, authenticated: (c) => hasIngestKey(c, config.ingestKeys) }));
   app.route('/', ingestRoutes(config, deps.pipeline));
-  const apiCors = corsForConfiguredOrigins(config, ['GET', 'POST', 'PATCH']);
+  const apiCors = corsForConfiguredOrigins(config, ['GET', 'POST', 'PATCH', 'DELETE']);
   if (apiCors) app.use('/api/*', apiCors);
   app.use('/api/*', requireApiToken(config.apiToken, tickets));
   app.use('/api/*', requireSameOrigin(config, { json: true, authenticated: (c) => hasApiToken(c, config.apiToken) }));

@@ -1,6 +1,7 @@
 /** Query API (DESIGN §6): composed from one module per resource. */
 import { Hono } from 'hono';
 import type { CollectorDeps } from '../app.ts';
+import { alertRoutes } from './alerts.ts';
 import { codeRoutes } from './codes.ts';
 import { errorRoutes } from './errors.ts';
 import { overviewRoutes } from './overview.ts';
@@ -18,5 +19,6 @@ export function apiRoutes(deps: CollectorDeps): Hono {
   api.route('/overview', overviewRoutes(deps));
   api.route('/stream', streamRoutes(deps));
   api.route('/scenarios', scenarioRoutes(deps));
+  api.route('/alerts', alertRoutes(deps));
   return api;
 }

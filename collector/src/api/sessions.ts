@@ -23,7 +23,7 @@ import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { CollectorDeps } from '../app.ts';
 import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
-import { errorFromRow, failedSession, loadErrorsByIds, notFailedSession, sessionFromRow } from '../sessions/rows.ts';
+import { errorFromRow, failedSession, latestOutputOf, loadErrorsByIds, notFailedSession, sessionFromRow } from '../sessions/rows.ts';
 import type { Db } from '../store/db.ts';
 import { afterCursor, cursorParam, cursorTime, limitParam, pageOf, parseQuery, textParam, trueFlag } from './params.ts';
 
@@ -112,20 +112,7 @@ export function sessionRoutes({ store, config }: CollectorDeps): Hono {
   app.get('/:id/latest', async (c) => {
     const id = c.req.param('id');
     const row = await findSession(db, id);
-    // errors_session_idx (session_id, at): the newest occurrence is one index probe.
-    const [err] = await db.select().from(errors).where(eq(errors.sessionId, id)).orderBy(desc(errors.at), desc(errors.id)).limit(1);
-    const state = row.state as SessionState | null;
-    const outputAt = row.latestOutput !== null ? row.latestOutputAt : null;
-    let latest: LatestOutput;
-    // On a tie the error wins: an orchestrator must not read stale output as success.
-    if (err && (!outputAt || err.at.getTime() >= outputAt.getTime())) {
-      const error = errorFromRow(err, codes);
-      latest = { sessionId: id, kind: 'error', at: error.at, text: error.message, error, state };
-    } else if (outputAt) {
-      latest = { sessionId: id, kind: 'output', at: outputAt.toISOString(), text: row.latestOutput, error: null, state };
-    } else {
-      latest = { sessionId: id, kind: 'none', at: null, text: null, error: null, state };
-    }
+    const latest: LatestOutput = await latestOutputOf(db, row, codes);
     return c.json(latest);
   });
 

@@ -4,7 +4,7 @@
  * lost; while one write is in flight the next requests gather into the following batch.
  */
 import { FaultlineError } from '../errors.ts';
-import type { Store } from '../store/db.ts';
+import type { SqlRunner, Store } from '../store/db.ts';
 import { writeBatch, type BatchWriteResult } from '../store/write-batch.ts';
 import type { EnrichedSpan } from './enrich.ts';
 
@@ -77,6 +77,8 @@ export class IngestPipeline {
     private readonly store: Store,
     private readonly options: { maxQueuedSpans: number; maxBatchSpans: number },
     private readonly onWritten: (result: BatchWriteResult) => void | Promise<void> = () => {},
+    /** Runs inside each write transaction after the batch (alerts write their outbox rows here). */
+    private readonly inTransaction: (tx: SqlRunner, result: BatchWriteResult) => Promise<unknown> = async () => {},
   ) {}
 
   /**
@@ -141,7 +143,11 @@ export class IngestPipeline {
   /** One write transaction; counts it and tells live viewers. */
   private async commit(batch: EnrichedSpan[]): Promise<void> {
     const started = performance.now();
-    const result = await this.store.transaction((tx) => writeBatch(tx, batch));
+    const result = await this.store.transaction(async (tx) => {
+      const written = await writeBatch(tx, batch);
+      await this.inTransaction(tx, written);
+      return written;
+    });
     const ms = performance.now() - started;
     this.stats.lastWriteMs = ms;
     this.stats.writeMsTotal += ms;
