@@ -7,41 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { init } from '@faultline/sdk';
-import { AlertmanagerWebhookShape, DELIVERY_ID_HEADER, SessionWebhookShape, type AlertRule, type Delivery, type DestinationCreated } from '@faultline/schema/alerts';
+import { AlertmanagerWebhookShape, DELIVERY_ID_HEADER, SessionWebhookShape, type AlertRule } from '@faultline/schema/alerts';
 import { getCatalogEntry, renderUserMessage } from '@faultline/schema';
 import { BadRequestError } from '../../../examples/simulated-failures.ts';
 import { STORAGES } from '../testing.ts';
 import { testConfig } from '../config.ts';
 import { startCollector, type RunningCollector } from '../server.ts';
-import { startReceiver, type Receiver } from './test-receiver.ts';
-
-export function alertApi(collector: RunningCollector) {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T; text: string }> => {
-    const res = await fetch(`${collector.url}/api/alerts${path}`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: (text ? JSON.parse(text) : null) as T, text };
-  };
-  return {
-    call,
-    async destination(body: Record<string, unknown>): Promise<DestinationCreated> {
-      const r = await call<DestinationCreated>('POST', '/destinations', body);
-      expect(r.status, r.text).toBe(201);
-      return r.json;
-    },
-    async rule(body: Record<string, unknown>): Promise<AlertRule> {
-      const r = await call<AlertRule>('POST', '/rules', body);
-      expect(r.status, r.text).toBe(201);
-      return r.json;
-    },
-    async deliveries(query = ''): Promise<Delivery[]> {
-      return (await call<{ items: Delivery[] }>('GET', `/deliveries${query}`)).json.items;
-    },
-  };
-}
+import { alertApi, startReceiver, type Receiver } from './test-receiver.ts';
 
 const BILLING = getCatalogEntry('AGT-PROVIDER-BILLING')!;
 

@@ -62,6 +62,11 @@ export class AlertRuntime {
     this.baseUrl = config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   }
 
+  /** Whether the timer-driven worker runs (tests drive rounds themselves). */
+  get working(): boolean {
+    return this.options.worker !== false && !this.stopped;
+  }
+
   now(): number {
     return (this.options.clock ?? Date.now)();
   }

@@ -5,7 +5,11 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DELIVERY_ID_HEADER } from '@faultline/schema/alerts';
+import { expect } from 'vitest';
+import { DELIVERY_ID_HEADER, type AlertRule, type Delivery, type DestinationCreated } from '@faultline/schema/alerts';
+import type { KnownBlock } from '@slack/types';
+import type { RunningCollector } from '../server.ts';
+import type { SlackMessage } from './slack.ts';
 
 export interface Received {
   path: string;
@@ -86,4 +90,77 @@ export async function startReceiver(answer: (req: Omit<Received, 'status'>) => A
         server.close(() => resolve());
       }),
   };
+}
+
+/** The /api/alerts routes of a running collector, as a test calls them. */
+export function alertApi(collector: RunningCollector) {
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T; text: string }> => {
+    const res = await fetch(`${collector.url}/api/alerts${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, json: (text ? JSON.parse(text) : null) as T, text };
+  };
+  return {
+    call,
+    async destination(body: Record<string, unknown>): Promise<DestinationCreated> {
+      const r = await call<DestinationCreated>('POST', '/destinations', body);
+      expect(r.status, r.text).toBe(201);
+      return r.json;
+    },
+    async rule(body: Record<string, unknown>): Promise<AlertRule> {
+      const r = await call<AlertRule>('POST', '/rules', body);
+      expect(r.status, r.text).toBe(201);
+      return r.json;
+    },
+    async deliveries(query = ''): Promise<Delivery[]> {
+      return (await call<{ items: Delivery[] }>('GET', `/deliveries${query}`)).json.items;
+    },
+  };
+}
+
+/** What Slack checks of the blocks we send (its API answers invalid_blocks otherwise). */
+export function expectValidBlockKit(message: SlackMessage): void {
+  expect(typeof message.text).toBe('string');
+  expect(message.text.length).toBeGreaterThan(0);
+  expect(message.text.length).toBeLessThanOrEqual(40_000);
+  expect(message.blocks.length).toBeGreaterThan(0);
+  expect(message.blocks.length).toBeLessThanOrEqual(50);
+  const mrkdwnOk = (t: string) => {
+    // Only our own links use < and >: <url|label>, with no < or > inside.
+    const bare = t.replace(/<[^<>|\s]+\|[^<>]*>/g, '');
+    expect(bare).not.toMatch(/[<>]/);
+  };
+  for (const b of message.blocks as KnownBlock[]) {
+    switch (b.type) {
+      case 'header':
+        expect(b.text.type).toBe('plain_text');
+        expect(b.text.text.length).toBeGreaterThan(0);
+        expect(Array.from(b.text.text).length).toBeLessThanOrEqual(150);
+        break;
+      case 'section':
+        expect(b.text?.type).toBe('mrkdwn');
+        expect(b.text!.text.length).toBeGreaterThan(0);
+        expect(b.text!.text.length).toBeLessThanOrEqual(3000);
+        mrkdwnOk(b.text!.text);
+        break;
+      case 'context':
+        expect(b.elements.length).toBeGreaterThan(0);
+        expect(b.elements.length).toBeLessThanOrEqual(10);
+        for (const e of b.elements) {
+          expect(e.type).toBe('mrkdwn');
+          if (e.type === 'mrkdwn') {
+            expect(e.text.length).toBeLessThanOrEqual(3000);
+            mrkdwnOk(e.text);
+          }
+        }
+        break;
+      default:
+        throw new Error(`unexpected block type ${b.type}`);
+    }
+  }
+  // What is posted is JSON with nothing but these fields.
+  expect(Object.keys(JSON.parse(JSON.stringify(message))).sort()).toEqual(['blocks', 'text']);
 }

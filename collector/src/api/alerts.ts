@@ -346,11 +346,11 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
       insertDeliveries(tx, [{ kind: 'test', destinationId: d.id, ruleId: null, title: `Test message to ${d.name}`, body }], now, config.deliveryGiveUpMs),
     );
     alerts.wake();
-    const deadline = Date.now() + config.deliveryTimeoutMs + 2000;
+    const deadline = Date.now() + (alerts.working ? config.deliveryTimeoutMs + 2000 : 0);
     let row: DeliveryDb | undefined;
     for (;;) {
       [row] = await db.select().from(alertDeliveries).where(eq(alertDeliveries.id, id));
-      if (!row || row.status !== 'pending' || Date.now() > deadline) break;
+      if (!row || row.status !== 'pending' || Date.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     return c.json(deliveryOf(row!, { destination: d.name, rule: null }), 201);
