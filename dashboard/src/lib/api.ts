@@ -15,6 +15,17 @@ import type {
   SessionDetail,
   TimeoutStat,
 } from '@faultline/schema';
+import type {
+  AlertRule,
+  AlertRuleInput,
+  AlertRulePatch,
+  DeliveryPage,
+  Delivery,
+  Destination,
+  DestinationCreated,
+  DestinationInput,
+  FiringAlert,
+} from '@faultline/schema/alerts';
 
 const TOKEN_KEY = 'faultline.apiToken';
 
@@ -68,7 +79,7 @@ export function queryString(params: Query): string {
 }
 
 interface RequestOptions {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   body?: unknown;
   signal?: AbortSignal;
 }
@@ -213,6 +224,19 @@ export const api = {
   /** Runs one scenario (`{id}`) or all of them (`{}`); resolves when the collector has finished. */
   runScenarios: (id?: string) => request<ScenarioRunStatus>('/api/scenarios/run', { method: 'POST', body: id ? { id } : {} }),
   scenarioRunStatus: (signal?: AbortSignal) => request<ScenarioRunStatus>('/api/scenarios/run', { signal }),
+
+  alertRules: (signal?: AbortSignal) => request<AlertRule[]>('/api/alerts/rules', { signal }),
+  createAlertRule: (input: AlertRuleInput) => request<AlertRule>('/api/alerts/rules', { method: 'POST', body: input }),
+  patchAlertRule: (id: string, patch: AlertRulePatch) => request<AlertRule>(`/api/alerts/rules/${enc(id)}`, { method: 'PATCH', body: patch }),
+  deleteAlertRule: (id: string) => request<void>(`/api/alerts/rules/${enc(id)}`, { method: 'DELETE', body: {} }),
+  destinations: (signal?: AbortSignal) => request<Destination[]>('/api/alerts/destinations', { signal }),
+  createDestination: (input: DestinationInput) => request<DestinationCreated>('/api/alerts/destinations', { method: 'POST', body: input }),
+  deleteDestination: (id: string) => request<void>(`/api/alerts/destinations/${enc(id)}`, { method: 'DELETE', body: {} }),
+  /** Sends a test message now and answers with its delivery once the first attempt is over. */
+  testDestination: (id: string) => request<Delivery>(`/api/alerts/destinations/${enc(id)}/test`, { method: 'POST', body: {} }),
+  firingAlerts: (signal?: AbortSignal) => request<FiringAlert[]>('/api/alerts/firing', { signal }),
+  deliveries: (filter: { status?: string; destination?: string; rule?: string; cursor?: string | null }, signal?: AbortSignal) =>
+    request<DeliveryPage>(`/api/alerts/deliveries${queryString({ ...filter })}`, { signal }),
 
   /** A short-lived ticket for opening the live stream: EventSource cannot send the token header. */
   streamTicket: () => request<{ ticket: string; expiresAt: string }>('/api/stream/tickets', { method: 'POST', body: {} }),
