@@ -168,8 +168,6 @@ function sessionFacts(r: SessionFactsRow, event: SessionWebhookState): SessionEv
   };
 }
 
-const WATCHED: ReadonlySet<string> = new Set<SessionState>(['error', 'stopped', 'completed']);
-
 /**
  * The ingest write's alerts, in its transaction. Costs nothing when no rule could care: each
  * step runs only if a rule of its kind exists and the write holds its kind of event.
@@ -209,7 +207,9 @@ export async function alertsAfterIngestWrite(tx: SqlRunner, rules: AlertRuleSet,
   const stuckRules = rules.of('stuck_session');
   if (stuckRules.length > 0 && result.sessionIds.length > 0) events += await resolveAlerts(tx, stuckRules, result.sessionIds, nowMs, { onlyUnstuck: true });
 
-  if (rules.of('session_state').length > 0) {
+  // Only the states some session webhook asks for are worth a look.
+  const watched = new Set<string>(rules.of('session_state').flatMap((r) => (r.muted ? [] : (r.states ?? []))));
+  if (watched.has('error') || watched.has('stopped') || watched.has('completed')) {
     // The latest status span of each session in this write, if it entered a watched state, and
     // new errors of sessions that have no state at all (plain OpenTelemetry producers).
     const latest = new Map<string, { state: SessionState; us: number }>();
@@ -219,14 +219,14 @@ export async function alertsAfterIngestWrite(tx: SqlRunner, rules: AlertRuleSet,
       if (!seen || s.endUs >= seen.us) latest.set(s.sessionId, { state: s.state, us: s.endUs });
     }
     const errorIds = new Map<string, string>();
-    for (const s of result.newErrors) if (s.sessionId) errorIds.set(s.sessionId, s.error!.id);
-    const candidates = [...new Set([...[...latest].filter(([, v]) => WATCHED.has(v.state)).map(([id]) => id), ...errorIds.keys()])];
+    if (watched.has('error')) for (const s of result.newErrors) if (s.sessionId) errorIds.set(s.sessionId, s.error!.id);
+    const candidates = [...new Set([...[...latest].filter(([, v]) => watched.has(v.state)).map(([id]) => id), ...errorIds.keys()])];
     if (candidates.length > 0) {
       const found: { facts: SessionEventFacts; changeId: string }[] = [];
       for (const r of await tx.query<SessionFactsRow>(SESSION_FACTS, [candidates])) {
         const mine = latest.get(r.id);
         // Only a change this write made the session's current state (an older status replayed late is not news).
-        if (mine && WATCHED.has(mine.state) && r.state === mine.state && Math.abs(Number(r.state_us) - mine.us) < 1) {
+        if (mine && watched.has(mine.state) && r.state === mine.state && Math.abs(Number(r.state_us) - mine.us) < 1) {
           found.push({ facts: sessionFacts(r, mine.state as SessionWebhookState), changeId: String(Math.round(mine.us)) });
         } else if (r.state === null && errorIds.has(r.id)) {
           found.push({ facts: sessionFacts(r, 'error'), changeId: errorIds.get(r.id)! });

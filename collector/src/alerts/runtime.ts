@@ -40,6 +40,8 @@ export interface DeliveryCounters {
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 1000, maxMs: 300_000 };
 /** A lease outlives the request's timeout by this, so a live worker always records its outcome first. */
 const LEASE_MARGIN_MS = 5000;
+/** How long a wake-up waits for more commits before the round runs. */
+const WAKE_DELAY_MS = 50;
 
 export class AlertRuntime {
   rules: AlertRuleSet = AlertRuleSet.EMPTY;
@@ -53,6 +55,7 @@ export class AlertRuntime {
   private lastEvaluation = -Infinity;
   private readonly inFlight = new Set<Promise<void>>();
   private lastFailure = '';
+  private soon: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: Store,
@@ -112,6 +115,20 @@ export class AlertRuntime {
       this.again = true;
       return;
     }
+    // Commits come in bursts: one round for all of them, a moment later (PGlite has one connection for ingest and this).
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      this.roundNow();
+    }, WAKE_DELAY_MS);
+  }
+
+  private roundNow(): void {
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
     this.ticking = this.round()
       .catch((err) => {
         const msg = describeForLog(err).split('\n')[0];
@@ -122,7 +139,7 @@ export class AlertRuntime {
         this.ticking = null;
         if (this.again) {
           this.again = false;
-          setImmediate(() => this.wake());
+          this.wake();
         }
       });
   }
@@ -181,6 +198,7 @@ export class AlertRuntime {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     while (this.ticking) await this.ticking;
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
