@@ -56,7 +56,9 @@ async function ingestRun(storage: StorageName, rules: boolean, batches: TrafficB
       while (next < batches.length) {
         const b = batches[next++];
         for (;;) {
-          const res = await fetch(`${collector.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: b.body as BodyInit });
+          // A kept-alive socket the server closed meanwhile: send again, as an OTLP exporter would.
+          const res = await fetch(`${collector.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: b.body as BodyInit }).catch(() => null);
+          if (!res) continue;
           await res.arrayBuffer();
           if (res.status === 200) break;
           if (res.status !== 429 && res.status !== 503) throw new Error(`ingest answered ${res.status}`);
