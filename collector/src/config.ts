@@ -9,7 +9,7 @@ import { BUILTIN_CODES, type CodeBook, type OperatorRules } from '@faultline/sch
 import { StartupError } from './errors.ts';
 import { loadOperatorRules } from './rules-file.ts';
 import { loadAlertsFile } from './alerts/alerts-file.ts';
-import type { AlertsFile } from '@faultline/schema/alerts';
+import type { AlertsFile } from '@faultline/schema/api';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -100,6 +100,9 @@ const envSchema = z.object({
   // A notification still failing this long after it was made is given up and recorded as failed.
   FAULTLINE_DELIVERY_GIVE_UP_MS: positiveInt(10_000, 7 * 86_400_000).default(6 * 3_600_000),
 });
+
+/** The environment variables the collector reads (`faultline --help` lists them). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 export interface Config {
   port: number;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { init } from '@faultline/sdk';
-import { AlertmanagerWebhookShape, SessionWebhookShape } from '@faultline/schema/alerts';
+import { AlertmanagerWebhookShape, SessionWebhookShape } from '@faultline/schema/api';
 import { loadConfig } from '../../collector/src/config.ts';
 import { startCollector } from '../../collector/src/server.ts';
 import { newPgliteStore } from '../../collector/src/testing.ts';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { init } from '@faultline/sdk';
-import { AlertmanagerWebhookShape, SessionWebhookShape } from '@faultline/schema/alerts';
+import { AlertmanagerWebhookShape, SessionWebhookShape } from '@faultline/schema/api';
 import { startReceiver, type Receiver } from '../../collector/src/alerts/test-receiver.ts';
 import { openPglite } from '../../collector/src/store/db.ts';
 import { BadRequestError } from '../../examples/simulated-failures.ts';

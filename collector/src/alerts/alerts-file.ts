@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { ALERT_DEFAULTS, AlertsFileShape, type AlertsFile } from '@faultline/schema/alerts';
+import { ALERT_DEFAULTS, AlertsFileShape, type AlertsFile } from '@faultline/schema/api';
 import { StartupError } from '../errors.ts';
 import { describe, lineOf } from '../rules-file.ts';
 import type { Store } from '../store/db.ts';

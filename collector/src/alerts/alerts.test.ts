@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { init } from '@faultline/sdk';
-import { AlertmanagerWebhookShape, DELIVERY_ID_HEADER, SessionWebhookShape, type AlertRule } from '@faultline/schema/alerts';
+import { AlertmanagerWebhookShape, DELIVERY_ID_HEADER, SessionWebhookShape, type AlertRule } from '@faultline/schema/api';
 import { getCatalogEntry, renderUserMessage } from '@faultline/schema';
 import { BadRequestError } from '../../../examples/simulated-failures.ts';
 import { STORAGES } from '../testing.ts';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertRule, Destination } from '@faultline/schema/alerts';
+import type { AlertRule, Destination } from '@faultline/schema/api';
 import { loadConfig, testConfig } from '../config.ts';
 import { StartupError } from '../errors.ts';
 import { newPgliteStore } from '../testing.ts';

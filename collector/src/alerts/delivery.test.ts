@@ -53,7 +53,11 @@ describe.each(STORAGES)('delivery on $name', (storage) => {
     return r;
   };
   /** A test message queued through the API (its first attempt happens in the next round). */
-  const queueTest = async (destinationId: string) => (await api.call<{ id: string }>('POST', `/destinations/${destinationId}/test`)).json.id;
+  const queueTest = async (destinationId: string) => {
+    const r = await api.call<{ id: string }>('POST', `/destinations/${destinationId}/test`, {});
+    expect(r.status, r.text).toBe(201);
+    return r.json.id;
+  };
   const delivery = async (id: string) => (await api.call<{ status: string; attempts: number; error: string | null; responseStatus: number | null; nextAttemptAt: string | null }>('GET', `/deliveries/${id}`)).json;
 
   it('503 then 200: the receiver gets it once per delivery id, with the same id on both attempts', async () => {

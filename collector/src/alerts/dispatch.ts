@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { sessions } from '@faultline/schema/db';
-import type { DeliveryKind } from '@faultline/schema/alerts';
+import { sessions } from '../store/tables/index.ts';
+import type { DeliveryKind } from '@faultline/schema/api';
 import type { Store, SqlRunner } from '../store/db.ts';
 import { latestOutputOf, sessionFromRow } from '../sessions/rows.ts';
 import type { AlertFacts, SessionEventFacts } from './fire.ts';

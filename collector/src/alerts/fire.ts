@@ -9,7 +9,7 @@
  * threshold fire it once. Session changes carry a dedup key instead (they have no state).
  */
 import { STUCK_CODE, getCatalogEntry, type SessionState } from '@faultline/schema';
-import type { SessionWebhookState } from '@faultline/schema/alerts';
+import type { SessionWebhookState } from '@faultline/schema/api';
 import type { BatchWriteResult } from '../store/write-batch.ts';
 import type { SqlRunner } from '../store/db.ts';
 import { ruleMatches, type AlertRuleSet, type AlertSubject, type RuleRow } from './rules.ts';

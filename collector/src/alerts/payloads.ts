@@ -13,7 +13,7 @@ import {
   type ClientErrorPayload,
   type SessionWebhook,
   type WebhookAlert,
-} from '@faultline/schema/alerts';
+} from '@faultline/schema/api';
 import type { LatestOutput, Session } from '@faultline/schema';
 import type { AlertFacts, SessionEventFacts } from './fire.ts';
 import type { RuleRow } from './rules.ts';

@@ -3,7 +3,7 @@
  * database every few seconds (and at once after a change through this collector's API), so the
  * ingest write path decides without a query whether an event concerns any rule.
  */
-import type { AlertFilters, AlertRuleKind, DestinationKind, SessionWebhookState } from '@faultline/schema/alerts';
+import type { AlertFilters, AlertRuleKind, DestinationKind, SessionWebhookState } from '@faultline/schema/api';
 import type { SqlRunner } from '../store/db.ts';
 
 export interface RuleRow {

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { scrubSecrets } from '@faultline/schema';
-import { DELIVERY_ID_HEADER, type DestinationKind } from '@faultline/schema/alerts';
+import { DELIVERY_ID_HEADER, type DestinationKind } from '@faultline/schema/api';
 import type { Store } from '../store/db.ts';
 
 export interface Claimed {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init } from '@faultline/sdk';
 import { getCatalogEntry, STUCK_CODE } from '@faultline/schema';
-import { SessionWebhookShape, type AlertRule } from '@faultline/schema/alerts';
+import { SessionWebhookShape, type AlertRule } from '@faultline/schema/api';
 import { STORAGES } from '../testing.ts';
 import { testConfig } from '../config.ts';
 import { startCollector, type RunningCollector } from '../server.ts';

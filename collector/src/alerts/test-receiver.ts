@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
-import { DELIVERY_ID_HEADER, type AlertRule, type Delivery, type DestinationCreated } from '@faultline/schema/alerts';
+import { DELIVERY_ID_HEADER, type AlertRule, type Delivery, type DestinationCreated } from '@faultline/schema/api';
 import type { KnownBlock } from '@slack/types';
 import type { RunningCollector } from '../server.ts';
 import type { SlackMessage } from './slack.ts';

@@ -7,32 +7,36 @@ import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { alertDeliveries, alertDestinations, alertRules, alertStates } from '@faultline/schema/db';
+import { alertDeliveries, alertDestinations, alertRules, alertStates } from '../store/tables/index.ts';
+import { ALERT_DEFAULTS, type SessionWebhookState } from '@faultline/schema';
 import {
-  ALERT_DEFAULTS,
-  DELIVERY_STATUSES,
+  AlertIdParamShape,
   AlertRuleInputShape,
   AlertRulePatchShape,
+  AlertRuleShape,
+  DeliveryListQueryShape,
+  DeliveryPageShape,
+  DeliveryShape,
+  DestinationCreatedShape,
   DestinationInputShape,
   DestinationPatchShape,
-  alertId,
+  DestinationShape,
+  FiringAlertShape,
+  TestRequestShape,
   type AlertFilters,
   type AlertRule,
   type Delivery,
-  type DeliveryPage,
   type Destination,
-  type DestinationCreated,
   type FiringAlert,
-  type SessionWebhookState,
-} from '@faultline/schema/alerts';
-import type { CollectorDeps } from '../app.ts';
+} from '@faultline/schema/api';
+import type { CollectorDeps } from '../deps.ts';
 import { FaultlineError } from '../errors.ts';
 import { insertDeliveries } from '../alerts/dispatch.ts';
 import { alertWords } from '../alerts/payloads.ts';
 import type { AlertFacts } from '../alerts/fire.ts';
 import type { RuleRow } from '../alerts/rules.ts';
 import { slackTestMessage } from '../alerts/slack.ts';
-import { afterCursor, cursorParam, cursorTime, limitParam, pageOf, parseQuery, readJsonBody } from './params.ts';
+import { afterCursor, cursorTime, jsonBody, pageOf, valid } from './params.ts';
 
 type RuleDb = typeof alertRules.$inferSelect;
 type DestinationDb = typeof alertDestinations.$inferSelect;
@@ -115,17 +119,12 @@ const notFound = (what: string, id: string, list: string) => new FaultlineError(
 const managedByFile = (what: string, id: string, allowed = '') =>
   new FaultlineError('managed_by_file', 409, `The ${what} ${id} comes from the FAULTLINE_ALERTS file: change it there${allowed}.`);
 
-const deliveriesQuery = z.object({
-  status: z.enum(DELIVERY_STATUSES, { error: `must be one of ${DELIVERY_STATUSES.join(', ')}` }).optional(),
-  destination: alertId.optional(),
-  rule: alertId.optional(),
-  limit: limitParam(50, 200),
-  cursor: cursorParam,
-});
+const RuleListShape = z.array(AlertRuleShape);
+const DestinationListShape = z.array(DestinationShape);
+const FiringListShape = z.array(FiringAlertShape);
 
-export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
+export function alertRoutes({ store, config, alerts }: CollectorDeps) {
   const db = store.db;
-  const app = new Hono();
 
   async function firingCounts(): Promise<Map<string, number>> {
     const rows = await db.select({ ruleId: alertStates.ruleId, n: sql<number>`count(*)::int` }).from(alertStates).where(eq(alertStates.status, 'firing')).groupBy(alertStates.ruleId);
@@ -160,18 +159,19 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
 
   // ── rules ──────────────────────────────────────────────────────────────────────────────────
 
-  app.get('/rules', async (c) => {
+  return new Hono()
+  .get('/rules', async (c) => {
     const [rows, firing] = await Promise.all([db.select().from(alertRules).orderBy(asc(alertRules.createdAt), asc(alertRules.id)), firingCounts()]);
-    return c.json(rows.map((r) => ruleOf(r, firing.get(r.id) ?? 0)));
-  });
+    return c.json(RuleListShape.parse(rows.map((r) => ruleOf(r, firing.get(r.id) ?? 0))), 200);
+  })
 
-  app.get('/rules/:id', async (c) => {
-    const r = await ruleById(c.req.param('id'));
-    return c.json(ruleOf(r, (await firingCounts()).get(r.id) ?? 0));
-  });
+  .get('/rules/:id', valid('param', AlertIdParamShape), async (c) => {
+    const r = await ruleById(c.req.valid('param').id);
+    return c.json(AlertRuleShape.parse(ruleOf(r, (await firingCounts()).get(r.id) ?? 0)), 200);
+  })
 
-  app.post('/rules', async (c) => {
-    const input = AlertRuleInputShape.parse(await readJsonBody(c.req, '{"name":"Stuck sessions","kind":"stuck_session","destinations":["dest-1a2b3c4d"]}'));
+  .post('/rules', jsonBody('{"name":"Stuck sessions","kind":"stuck_session","destinations":["dest-1a2b3c4d"]}'), valid('json', AlertRuleInputShape), async (c) => {
+    const input = c.req.valid('json');
     await requireDestinations(input.destinations);
     const [row] = await db
       .insert(alertRules)
@@ -191,12 +191,12 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
       })
       .returning();
     await changed();
-    return c.json(ruleOf(row, 0), 201);
-  });
+    return c.json(AlertRuleShape.parse(ruleOf(row, 0)), 201);
+  })
 
-  app.patch('/rules/:id', async (c) => {
-    const id = c.req.param('id');
-    const patch = AlertRulePatchShape.parse(await readJsonBody(c.req, '{"muted":true}'));
+  .patch('/rules/:id', valid('param', AlertIdParamShape), jsonBody('{"muted":true}'), valid('json', AlertRulePatchShape), async (c) => {
+    const { id } = c.req.valid('param');
+    const patch = c.req.valid('json');
     const current = await ruleById(id);
     if (current.managedBy === 'file' && Object.keys(patch).some((k) => k !== 'muted')) throw managedByFile('rule', id, ' (only muting works here)');
     // The kind's parameters must still fit once the patch is applied.
@@ -228,11 +228,11 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
       .where(eq(alertRules.id, id))
       .returning();
     await changed();
-    return c.json(ruleOf(row, (await firingCounts()).get(id) ?? 0));
-  });
+    return c.json(AlertRuleShape.parse(ruleOf(row, (await firingCounts()).get(id) ?? 0)), 200);
+  })
 
-  app.delete('/rules/:id', async (c) => {
-    const id = c.req.param('id');
+  .delete('/rules/:id', valid('param', AlertIdParamShape), async (c) => {
+    const { id } = c.req.valid('param');
     const current = await ruleById(id);
     if (current.managedBy === 'file') throw managedByFile('rule', id);
     // Its alerts go with it; events not yet sent are dropped by the worker.
@@ -242,9 +242,9 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
     });
     await changed();
     return c.body(null, 204);
-  });
+  })
 
-  app.get('/firing', async (c) => {
+  .get('/firing', async (c) => {
     const rows = await db
       .select({ state: alertStates, rule: alertRules })
       .from(alertStates)
@@ -266,18 +266,18 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
         notified: state.notified,
       };
     });
-    return c.json(items);
-  });
+    return c.json(FiringListShape.parse(items), 200);
+  })
 
   // ── destinations ───────────────────────────────────────────────────────────────────────────
 
-  app.get('/destinations', async (c) => {
+  .get('/destinations', async (c) => {
     const rows = await db.select().from(alertDestinations).orderBy(asc(alertDestinations.createdAt), asc(alertDestinations.id));
-    return c.json(rows.map(destinationOf));
-  });
+    return c.json(DestinationListShape.parse(rows.map(destinationOf)), 200);
+  })
 
-  app.post('/destinations', async (c) => {
-    const input = DestinationInputShape.parse(await readJsonBody(c.req, '{"name":"On-call Slack","kind":"slack","url":"https://hooks.slack.com/services/…"}'));
+  .post('/destinations', jsonBody('{"name":"On-call Slack","kind":"slack","url":"https://hooks.slack.com/services/…"}'), valid('json', DestinationInputShape), async (c) => {
+    const input = c.req.valid('json');
     const secret = input.secret === 'generate' ? newSecret() : (input.secret ?? null);
     const [row] = await db
       .insert(alertDestinations)
@@ -291,12 +291,12 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
       })
       .returning();
     await changed();
-    return c.json({ ...destinationOf(row), secret: input.secret === 'generate' ? secret : null } satisfies DestinationCreated, 201);
-  });
+    return c.json(DestinationCreatedShape.parse({ ...destinationOf(row), secret: input.secret === 'generate' ? secret : null }), 201);
+  })
 
-  app.patch('/destinations/:id', async (c) => {
-    const id = c.req.param('id');
-    const patch = DestinationPatchShape.parse(await readJsonBody(c.req, '{"name":"On-call Slack"}'));
+  .patch('/destinations/:id', valid('param', AlertIdParamShape), jsonBody('{"name":"On-call Slack"}'), valid('json', DestinationPatchShape), async (c) => {
+    const { id } = c.req.valid('param');
+    const patch = c.req.valid('json');
     const current = await destinationById(id);
     if (current.managedBy === 'file') throw managedByFile('destination', id);
     const secret = patch.secret === 'generate' ? newSecret() : patch.secret;
@@ -306,11 +306,11 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
       .where(eq(alertDestinations.id, id))
       .returning();
     await changed();
-    return c.json({ ...destinationOf(row), secret: patch.secret === 'generate' ? (secret ?? null) : null } satisfies DestinationCreated);
-  });
+    return c.json(DestinationCreatedShape.parse({ ...destinationOf(row), secret: patch.secret === 'generate' ? (secret ?? null) : null }), 200);
+  })
 
-  app.delete('/destinations/:id', async (c) => {
-    const id = c.req.param('id');
+  .delete('/destinations/:id', valid('param', AlertIdParamShape), async (c) => {
+    const { id } = c.req.valid('param');
     const current = await destinationById(id);
     if (current.managedBy === 'file') throw managedByFile('destination', id);
     const users = await db.select({ id: alertRules.id, name: alertRules.name }).from(alertRules).where(sql`${id} = any(${alertRules.destinationIds})`);
@@ -331,11 +331,11 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
     });
     await changed();
     return c.body(null, 204);
-  });
+  })
 
   /** Send a test notification now; answers with the delivery once its first attempt is over (or still going). */
-  app.post('/destinations/:id/test', async (c) => {
-    const d = await destinationById(c.req.param('id'));
+  .post('/destinations/:id/test', valid('param', AlertIdParamShape), jsonBody('{}'), valid('json', TestRequestShape), async (c) => {
+    const d = await destinationById(c.req.valid('param').id);
     const ctx = alerts.renderContext;
     const now = alerts.now();
     const body =
@@ -353,13 +353,13 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
       if (!row || row.status !== 'pending' || Date.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    return c.json(deliveryOf(row!, { destination: d.name, rule: null }), 201);
-  });
+    return c.json(DeliveryShape.parse(deliveryOf(row!, { destination: d.name, rule: null })), 201);
+  })
 
   // ── the delivery log ───────────────────────────────────────────────────────────────────────
 
-  app.get('/deliveries', async (c) => {
-    const p = parseQuery(deliveriesQuery, c.req.query());
+  .get('/deliveries', valid('query', DeliveryListQueryShape), async (c) => {
+    const p = c.req.valid('query');
     const where: SQL[] = [];
     if (p.status) where.push(eq(alertDeliveries.status, p.status));
     if (p.destination) where.push(eq(alertDeliveries.destinationId, p.destination));
@@ -373,12 +373,12 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
       .where(and(...where))
       .orderBy(desc(alertDeliveries.createdAt), desc(alertDeliveries.id))
       .limit(p.limit + 1);
-    const page: DeliveryPage = pageOf(rows, p.limit, (r) => deliveryOf(r.d, { destination: r.destination, rule: r.rule }), (r) => ({ t: r.cursorTime, id: r.d.id }));
-    return c.json(page);
-  });
+    const page = pageOf(rows, p.limit, (r) => deliveryOf(r.d, { destination: r.destination, rule: r.rule }), (r) => ({ t: r.cursorTime, id: r.d.id }));
+    return c.json(DeliveryPageShape.parse(page), 200);
+  })
 
-  app.get('/deliveries/:id', async (c) => {
-    const id = c.req.param('id');
+  .get('/deliveries/:id', valid('param', AlertIdParamShape), async (c) => {
+    const { id } = c.req.valid('param');
     const [r] = await db
       .select({ d: alertDeliveries, destination: alertDestinations.name, rule: alertRules.name })
       .from(alertDeliveries)
@@ -386,10 +386,9 @@ export function alertRoutes({ store, config, alerts }: CollectorDeps): Hono {
       .leftJoin(alertRules, eq(alertRules.id, alertDeliveries.ruleId))
       .where(eq(alertDeliveries.id, id));
     if (!r) throw notFound('delivery', id, '/api/alerts/deliveries');
-    return c.json(deliveryOf(r.d, { destination: r.destination, rule: r.rule }));
+    return c.json(DeliveryShape.parse(deliveryOf(r.d, { destination: r.destination, rule: r.rule })), 200);
   });
 
-  return app;
 }
 
 function ruleRowOf(r: RuleDb): RuleRow {

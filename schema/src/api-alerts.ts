@@ -13,10 +13,12 @@ import {
   MANAGED_BY,
   SESSION_WEBHOOK_STATES,
 } from './alert-values.ts';
-import { CATEGORIES, type Retryable } from './catalog-types.ts';
+import { CATEGORIES, RETRYABLE } from './catalog-types.ts';
 import { SESSION_STATES, STUCK_KINDS } from './states.ts';
+import { decodeCursor, type Cursor } from './api-values.ts';
 
 export * from './alert-values.ts';
+
 
 const NO_NUL = (v: string) => !v.includes('\u0000');
 const text = (max: number) => z.string().trim().min(1, { error: 'must not be empty' }).max(max, { error: `must be at most ${max} characters` }).refine(NO_NUL, { error: 'must not contain NUL' });
@@ -189,6 +191,38 @@ export const DeliveryShape = z.object({
 export type Delivery = z.infer<typeof DeliveryShape>;
 
 export const DeliveryPageShape = z.object({ items: z.array(DeliveryShape), nextCursor: z.string().nullable() });
+
+/** `/api/alerts/rules/:id`, `/api/alerts/destinations/:id`, `/api/alerts/deliveries/:id`. */
+export const AlertIdParamShape = z.object({ id: z.string().min(1).max(128).refine(NO_NUL, { error: 'must not contain NUL' }) });
+
+/** `GET /api/alerts/deliveries`: newest first, keyset-paged like the other lists. */
+export const DeliveryListQueryShape = z.object({
+  status: z.enum(DELIVERY_STATUSES, { error: `must be one of ${DELIVERY_STATUSES.join(', ')}` }).optional(),
+  destination: alertId.optional(),
+  rule: alertId.optional(),
+  limit: z
+    .string()
+    .regex(/^\s*\d{1,12}\s*$/, { error: 'must be a whole number from 1 to 200' })
+    .transform(Number)
+    .pipe(z.number().min(1, { error: 'must be at least 1' }).max(200, { error: 'must be at most 200' }))
+    .optional()
+    .transform((v) => v ?? 50),
+  cursor: z
+    .string()
+    .max(2048, { error: 'is not a cursor from this API' })
+    .transform((raw, ctx): Cursor | undefined => {
+      if (raw === '') return undefined;
+      const cursor = decodeCursor(raw);
+      if (cursor) return cursor;
+      ctx.addIssue({ code: 'custom', message: 'is not a cursor from this API; pass the nextCursor of the previous page' });
+      return z.NEVER;
+    })
+    .optional(),
+});
+export type DeliveryListQuery = z.input<typeof DeliveryListQueryShape>;
+
+/** `POST /api/alerts/destinations/:id/test` takes an empty JSON object. */
+export const TestRequestShape = z.object({}).strict();
 export type DeliveryPage = z.infer<typeof DeliveryPageShape>;
 
 /** One alert (rule + subject) firing now, for `GET /api/alerts/firing`. */
@@ -221,7 +255,7 @@ export const ClientErrorShape = z.object({
   code: z.string(),
   title: z.string(),
   message: z.string(),
-  retryable: z.enum(['yes', 'once', 'no', 'user'] as const satisfies readonly Retryable[]),
+  retryable: z.enum(RETRYABLE),
   sessionId: z.string().nullable(),
   traceId: z.string().nullable(),
 });
