@@ -3,7 +3,9 @@
  * turns, tools, 5 % failing) sent over HTTP to an in-process collector with no alert rules and to
  * one with a rule of every kind — new group, regression, stuck session, error rate, session
  * webhooks for failures — whose deliveries go to a local receiver. Side by side, alternating,
- * fresh storage per run; the figure is spans/s with rules ÷ without, on Postgres and PGlite.
+ * fresh storage per run; the figure is spans/s with rules ÷ without, on Postgres and PGlite. A third
+ * run with the same rules muted keeps every write-path hook and sends nothing: the cost inside the
+ * write transaction alone.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,7 +32,7 @@ async function freshStore(storage: StorageName, tag: string): Promise<{ store: S
   return { store, drop: () => db.drop() };
 }
 
-async function withRules(collector: RunningCollector, receiverUrl: string): Promise<void> {
+async function withRules(collector: RunningCollector, receiverUrl: string, muted: boolean): Promise<void> {
   const post = async (path: string, body: unknown) => {
     const res = await fetch(`${collector.url}/api/alerts${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (res.status !== 201) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
@@ -38,18 +40,20 @@ async function withRules(collector: RunningCollector, receiverUrl: string): Prom
   };
   const hook = await post('/destinations', { name: 'bench webhook', kind: 'webhook', url: `${receiverUrl}/hook` });
   const destinations = [hook.id];
-  await post('/rules', { name: 'new', kind: 'new_group', destinations });
-  await post('/rules', { name: 'back', kind: 'regression', destinations });
-  await post('/rules', { name: 'stuck', kind: 'stuck_session', destinations });
-  await post('/rules', { name: 'rate', kind: 'error_rate', destinations, threshold: 1000, windowMs: 300_000 });
-  await post('/rules', { name: 'runs', kind: 'session_state', destinations, states: ['error', 'stuck'] });
+  await post('/rules', { name: 'new', kind: 'new_group', destinations, muted });
+  await post('/rules', { name: 'back', kind: 'regression', destinations, muted });
+  await post('/rules', { name: 'stuck', kind: 'stuck_session', destinations, muted });
+  await post('/rules', { name: 'rate', kind: 'error_rate', destinations, threshold: 1000, windowMs: 300_000, muted });
+  await post('/rules', { name: 'runs', kind: 'session_state', destinations, states: ['error', 'stuck'], muted });
 }
 
-async function ingestRun(storage: StorageName, rules: boolean, batches: TrafficBatch[], receiverUrl: string, tag: string): Promise<{ spansPerSecond: number; deliveries: number }> {
+type Mode = 'off' | 'on' | 'muted';
+
+async function ingestRun(storage: StorageName, mode: Mode, batches: TrafficBatch[], receiverUrl: string, tag: string): Promise<{ spansPerSecond: number; deliveries: number }> {
   const { store, drop } = await freshStore(storage, tag);
   const collector = await startCollector(testConfig({ port: 0, host: '127.0.0.1' }), { store });
   try {
-    if (rules) await withRules(collector, receiverUrl);
+    if (mode !== 'off') await withRules(collector, receiverUrl, mode === 'muted');
     let next = 0;
     const started = performance.now();
     const client = async () => {
@@ -89,22 +93,26 @@ export async function runAlerts(report: Report, o: { quick: boolean; storages?: 
       const spans = o.quick ? { postgres: 20_000, pglite: 10_000 }[storage] : { postgres: 100_000, pglite: 40_000 }[storage];
       const batches = makeBatches(spans / 1000, 1000);
       const rounds = o.quick ? 1 : 3;
-      const off: number[] = [];
-      const on: number[] = [];
+      const runs: Record<Mode, number[]> = { off: [], on: [], muted: [] };
       let deliveries = 0;
+      const orders: Mode[][] = [['off', 'on', 'muted'], ['muted', 'on', 'off'], ['on', 'off', 'muted']];
       for (let r = 0; r < rounds; r++) {
-        // Alternate which goes first so warm-up and drift fall on both sides.
-        for (const rules of r % 2 === 0 ? [false, true] : [true, false]) {
-          const run = await ingestRun(storage, rules, batches, receiverUrl, `alerts_${r}_${rules ? 'on' : 'off'}`);
-          (rules ? on : off).push(run.spansPerSecond);
-          if (rules) deliveries = run.deliveries;
-          console.log(`   ${storage} rules ${rules ? 'on ' : 'off'}: ${Math.round(run.spansPerSecond)} spans/s${rules ? `, ${run.deliveries} deliveries made` : ''}`);
+        // Rotate the order so warm-up and drift fall on every side.
+        for (const mode of orders[r % orders.length]) {
+          const run = await ingestRun(storage, mode, batches, receiverUrl, `alerts_${r}_${mode}`);
+          runs[mode].push(run.spansPerSecond);
+          if (mode === 'on') deliveries = run.deliveries;
+          console.log(`   ${storage} rules ${mode}: ${Math.round(run.spansPerSecond)} spans/s${mode === 'on' ? `, ${run.deliveries} deliveries made` : ''}`);
         }
       }
+      const off = runs.off;
+      const on = runs.on;
       const ratio = median(on) / median(off);
       report.add(`alerts.${storage}.ingestOff`, `ingest over HTTP, no alert rules (${storage})`, Math.round(median(off)), 'spans/s');
       report.add(`alerts.${storage}.ingestOn`, `ingest over HTTP, a rule of every kind (${storage})`, Math.round(median(on)), 'spans/s');
       report.add(`alerts.${storage}.ingestRatio`, `ingest with alert rules ÷ without (${storage})`, round(ratio, 3), '×');
+      // Muted rules run every write-path hook (alert states, outbox checks) but send nothing: the cost inside the write transaction alone.
+      report.add(`alerts.${storage}.hookRatio`, `ingest with the same rules muted ÷ without (${storage})`, round(median(runs.muted) / median(off), 3), '×');
       report.note(`alerts (${storage}): ${spans} spans, ${deliveries} deliveries made while ingesting with rules on; ${rounds} round(s) each, alternating.`);
     }
   } finally {
