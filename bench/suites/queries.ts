@@ -15,6 +15,7 @@ import { EventBus } from '../../collector/src/events.ts';
 import { RequestPreparer } from '../../collector/src/ingest/prepare.ts';
 import { StorageHealth } from '../../collector/src/store/health.ts';
 import { IngestPipeline } from '../../collector/src/ingest/pipeline.ts';
+import { AlertRuntime } from '../../collector/src/alerts/runtime.ts';
 import { postgresStore, type Store } from '../../collector/src/store/db.ts';
 import { createBenchDatabase } from '../lib/env.ts';
 import { Report, atMost } from '../lib/report.ts';
@@ -101,6 +102,7 @@ async function measure(store: Store, sessions: number, calls: number): Promise<R
   const app = createApp({
     config, store, pipeline, preparer, events: new EventBus(), health, lifecycle: { draining: false, inFlight: 0 },
     metrics: { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0, checkpoints: 0, vacuums: 0 },
+    alerts: new AlertRuntime(store, config, { worker: false }),
   });
   let seedValue = 42;
   const rand = () => ((seedValue = (seedValue * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);

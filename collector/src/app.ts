@@ -96,7 +96,7 @@ export function createApp(deps: CollectorDeps) {
   if (ingestCors) app.use('/v1/*', ingestCors);
   app.use('/v1/*', requireSameOrigin(config, { json: false, authenticated: (c) => hasIngestKey(c, config.ingestKeys) }));
   const withIngest = withHealth.route('/', ingestRoutes(config, deps.pipeline, deps.preparer));
-  const apiCors = corsForConfiguredOrigins(config, ['GET', 'POST', 'PATCH']);
+  const apiCors = corsForConfiguredOrigins(config, ['GET', 'POST', 'PATCH', 'DELETE']);
   if (apiCors) app.use('/api/*', apiCors);
   app.use('/api/*', requireApiToken(config.apiToken, tickets));
   app.use('/api/*', requireSameOrigin(config, { json: true, authenticated: (c) => hasApiToken(c, config.apiToken) }));

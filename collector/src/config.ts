@@ -9,6 +9,8 @@ import { BUILTIN_CODES, type CodeBook, type OperatorRules } from '@faultline/sch
 import { StartupError } from './errors.ts';
 import { DEFAULT_OTLP_LIMITS, type OtlpLimits } from './otlp/limits.ts';
 import { loadOperatorRules } from './rules-file.ts';
+import { loadAlertsFile } from './alerts/alerts-file.ts';
+import type { AlertsFile } from '@faultline/schema/api';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -121,6 +123,12 @@ const envSchema = z.object({
   FAULTLINE_RULES: z.string().min(1).optional(),
   // Prompt text in spans and log events is replaced by a marker unless the operator opts in.
   FAULTLINE_STORE_PROMPTS: flag.default(false),
+  // Alert destinations and rules as code (YAML or JSON), written to the database at start.
+  FAULTLINE_ALERTS: z.string().min(1).optional(),
+  // A receiver that has not answered in this long is retried later (Slack answers in well under a second).
+  FAULTLINE_DELIVERY_TIMEOUT_MS: positiveInt(1000, 120_000).default(10_000),
+  // A notification still failing this long after it was made is given up and recorded as failed.
+  FAULTLINE_DELIVERY_GIVE_UP_MS: positiveInt(10_000, 7 * 86_400_000).default(6 * 3_600_000),
 });
 
 /** The environment variables the collector reads (`faultline --help` lists them). */
@@ -156,6 +164,10 @@ export interface Config {
   /** Operator rules and codes from FAULTLINE_RULES; null when unset. */
   rules: OperatorRules | null;
   storePrompts: boolean;
+  /** Destinations and rules from FAULTLINE_ALERTS; null when unset. */
+  alerts: AlertsFile | null;
+  deliveryTimeoutMs: number;
+  deliveryGiveUpMs: number;
 }
 
 /** Parse the environment. Throws StartupError naming each bad variable. */
@@ -207,6 +219,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.FAULTLINE_SHUTDOWN_TIMEOUT_MS,
     rules: e.FAULTLINE_RULES === undefined ? null : loadOperatorRules(e.FAULTLINE_RULES),
     storePrompts: e.FAULTLINE_STORE_PROMPTS,
+    alerts: e.FAULTLINE_ALERTS === undefined ? null : loadAlertsFile(e.FAULTLINE_ALERTS, env),
+    deliveryTimeoutMs: e.FAULTLINE_DELIVERY_TIMEOUT_MS,
+    deliveryGiveUpMs: e.FAULTLINE_DELIVERY_GIVE_UP_MS,
   };
   if (!isLoopback(config.host) && !config.allowInsecure && (config.ingestKeys.length === 0 || !config.apiToken)) {
     throw new StartupError(

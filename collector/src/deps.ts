@@ -5,6 +5,7 @@ import type { IngestPipeline } from './ingest/pipeline.ts';
 import type { RequestPreparer } from './ingest/prepare.ts';
 import type { Store } from './store/db.ts';
 import type { StorageHealth } from './store/health.ts';
+import type { AlertRuntime } from './alerts/runtime.ts';
 
 export interface CollectorDeps {
   config: Config;
@@ -19,4 +20,6 @@ export interface CollectorDeps {
   lifecycle: { draining: boolean; inFlight: number };
   /** Counters other parts report for /metrics. */
   metrics: { stuckFlagged: number; sweeps: number; retentionDeleted: number; checkpoints: number; vacuums: number };
+  /** Alert rules, the write-path hooks and the delivery worker. */
+  alerts: AlertRuntime;
 }

@@ -3,16 +3,23 @@
  * batches, latency, the queue, stuck sessions and live viewers. Same token as the API.
  */
 import type { Hono } from 'hono';
-import { eq } from 'drizzle-orm';
-import { sessions } from './store/tables/index.ts';
+import { eq, inArray } from 'drizzle-orm';
+import { alertDeliveries, sessions } from './store/tables/index.ts';
 import type { CollectorDeps } from './deps.ts';
 import { requireApiToken } from './auth.ts';
 import { sseClientCount } from './api/stream.ts';
 
-type Metric = { name: string; type: 'counter' | 'gauge'; help: string; value: number };
+type Metric = { name: string; type: 'counter' | 'gauge'; help: string; value: number } | { name: string; type: 'counter' | 'gauge'; help: string; series: { labels: Record<string, string>; value: number }[] };
+
+const sample = (name: string, value: number, labels: Record<string, string> = {}) => {
+  const l = Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',');
+  return `${name}${l ? `{${l}}` : ''} ${Number.isFinite(value) ? value : 0}\n`;
+};
 
 export function renderPrometheus(metrics: Metric[]): string {
-  return metrics.map((m) => `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${m.name} ${Number.isFinite(m.value) ? m.value : 0}\n`).join('');
+  return metrics
+    .map((m) => `# HELP ${m.name} ${m.help}\n# TYPE ${m.name} ${m.type}\n${'series' in m ? m.series.map((s) => sample(m.name, s.value, s.labels)).join('') : sample(m.name, m.value)}`)
+    .join('');
 }
 
 export function registerMetrics(app: Hono, deps: CollectorDeps): void {
@@ -23,6 +30,8 @@ export function registerMetrics(app: Hono, deps: CollectorDeps): void {
     // sessions_stuck_idx (stuck, last_seen_at). Not asked while the database is down: the rest still answers.
     const storageUp = deps.health.up;
     const stuckNow = storageUp ? await deps.store.db.$count(sessions, eq(sessions.stuck, true)) : NaN;
+    // alert_deliveries_due_idx covers exactly these rows.
+    const waiting = storageUp ? await deps.store.db.$count(alertDeliveries, inArray(alertDeliveries.status, ['pending', 'retrying'])) : NaN;
     const body = renderPrometheus([
       { name: 'faultline_spans_accepted_total', type: 'counter', help: 'Spans stored (new, not duplicates).', value: s.spansAccepted },
       { name: 'faultline_spans_duplicate_total', type: 'counter', help: 'Spans received again and ignored (idempotent ingest).', value: s.spansDuplicate },
@@ -40,7 +49,17 @@ export function registerMetrics(app: Hono, deps: CollectorDeps): void {
       { name: 'faultline_storage_outages_total', type: 'counter', help: 'Times the database became unavailable.', value: deps.health.stats.trips },
       { name: 'faultline_checkpoints_total', type: 'counter', help: 'CHECKPOINTs the collector ran on embedded storage.', value: deps.metrics.checkpoints },
       { name: 'faultline_vacuums_total', type: 'counter', help: 'Tables the collector vacuumed on embedded storage.', value: deps.metrics.vacuums },
-    ].filter((m) => !(m.name === 'faultline_stuck_sessions' && !storageUp)) as Metric[]);
+      {
+        name: 'faultline_alert_deliveries_total',
+        type: 'counter',
+        help: 'Alert and session-webhook delivery attempts by this collector, by result (retry: failed, tried again later; failed: given up or refused).',
+        series: (['sent', 'retry', 'failed'] as const).map((result) => ({
+          labels: { result },
+          value: result === 'sent' ? deps.alerts.counters.sent : result === 'retry' ? deps.alerts.counters.retried : deps.alerts.counters.failed,
+        })),
+      },
+      { name: 'faultline_alert_deliveries_waiting', type: 'gauge', help: 'Deliveries waiting to be sent or retried (all collectors).', value: waiting },
+    ].filter((m) => !((m.name === 'faultline_stuck_sessions' || m.name === 'faultline_alert_deliveries_waiting') && !storageUp)) as Metric[]);
     return c.body(body, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
 }

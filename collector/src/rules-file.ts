@@ -15,7 +15,7 @@ const MAX_RULES_FILE_BYTES = 1024 * 1024;
 type Path = readonly PropertyKey[];
 
 /** The line of the node at `path`, or of its nearest ancestor that exists (a missing key is reported where its object starts). */
-function lineOf(doc: Document, lines: LineCounter, path: Path): number | null {
+export function lineOf(doc: Document, lines: LineCounter, path: Path): number | null {
   for (let depth = path.length; depth >= 0; depth--) {
     const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth) as unknown[], true);
     if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
@@ -23,7 +23,7 @@ function lineOf(doc: Document, lines: LineCounter, path: Path): number | null {
   return null;
 }
 
-function describe(path: Path): string {
+export function describe(path: Path): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(top level)';
 }
 

@@ -20,6 +20,7 @@ import { startRetention } from './store/retention.ts';
 import { startMaintenance } from './store/maintenance.ts';
 import { StorageHealth } from './store/health.ts';
 import type { BatchWriteResult } from './store/write-batch.ts';
+import { AlertRuntime, type AlertRuntimeOptions } from './alerts/runtime.ts';
 
 /** After the last request in flight, how long open connections keep getting 503s before the listener closes. */
 const DRAIN_GRACE_MS = 300;
@@ -34,34 +35,53 @@ export interface RunningCollector {
 }
 
 /** Build the collector's parts around an open store (tests pass a cloned PGlite). */
-export function buildCollector(config: Config, store: Store): { deps: CollectorDeps; stop: () => Promise<void> } {
+export function buildCollector(
+  config: Config,
+  store: Store,
+  options: { alerts?: AlertRuntimeOptions } = {},
+): { deps: CollectorDeps; stop: () => Promise<void> } {
   const events = new EventBus();
   const metrics = { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0, checkpoints: 0, vacuums: 0 };
   const health = new StorageHealth(store.kind, store.probe ? (signal) => store.probe!(signal) : null, { probeTimeoutMs: config.dbProbeTimeoutMs });
   health.start();
+  const alerts = new AlertRuntime(store, config, options.alerts);
   const publishWritten = async (result: BatchWriteResult) => {
     if (events.size === 0) return;
     const errorIds = result.newErrors.map((s) => s.error!.id);
     for (const error of await loadErrorsByIds(store.db, errorIds, codesOf(config))) events.publish({ type: 'error', error });
     for (const session of await loadSessionsByIds(store.db, result.sessionIds)) events.publish({ type: 'session', session });
   };
-  const pipeline = new IngestPipeline(store, config, publishWritten, health);
+  const pipeline = new IngestPipeline(
+    store,
+    config,
+    (result) => {
+      if ((result.alertEvents ?? 0) > 0) alerts.wake();
+      return publishWritten(result);
+    },
+    async (tx, result) => {
+      result.alertEvents = await alerts.afterIngestWrite(tx, result);
+    },
+    health,
+  );
   const preparer = new RequestPreparer({ limits: config.otlpLimits });
-  const deps: CollectorDeps = { config, store, pipeline, preparer, events, health, lifecycle: { draining: false, inFlight: 0 }, metrics };
+  const deps: CollectorDeps = { config, store, pipeline, preparer, events, health, lifecycle: { draining: false, inFlight: 0 }, metrics, alerts };
   const stopWatchdog = startWatchdog(
     store,
     config,
     async (ids) => {
+      alerts.wake();
       if (events.size === 0) return;
       for (const session of await loadSessionsByIds(store.db, ids)) events.publish({ type: 'stuck', session });
     },
     metrics,
+    alerts.afterStuck,
   );
   const stopRetention = startRetention(store, config, metrics);
   const stopMaintenance = startMaintenance(store, config, metrics);
   return {
     deps,
     async stop() {
+      await alerts.stop();
       await stopWatchdog();
       await stopRetention();
       await stopMaintenance();
@@ -72,9 +92,17 @@ export function buildCollector(config: Config, store: Store): { deps: CollectorD
   };
 }
 
-export async function startCollector(config: Config, options: { store?: Store } = {}): Promise<RunningCollector> {
+export async function startCollector(config: Config, options: { store?: Store; alerts?: AlertRuntimeOptions } = {}): Promise<RunningCollector> {
   const store = options.store ?? (await openStore(config));
-  const { deps, stop } = buildCollector(config, store);
+  const { deps, stop } = buildCollector(config, store, { alerts: options.alerts });
+  try {
+    // Rules loaded (and the FAULTLINE_ALERTS file written) before the first span can fire one.
+    await deps.alerts.start();
+  } catch (err) {
+    await stop();
+    await store.close();
+    throw err;
+  }
   const app = createApp(deps);
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
@@ -82,6 +110,7 @@ export async function startCollector(config: Config, options: { store?: Store } 
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  deps.alerts.setBaseUrl(`http://${host}:${port}`);
   const closeHttp = () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -19,6 +19,8 @@ export const API_ERROR_STATUS = {
   foreign_origin: 403,
   not_found: 404,
   scenario_run_in_progress: 409,
+  managed_by_file: 409,
+  destination_in_use: 409,
   payload_too_large: 413,
   unsupported_content_encoding: 415,
   unsupported_media_type: 415,

@@ -458,3 +458,6 @@ export const ScenarioRunStatusShape = z.object({
   outputTail: z.string(),
 });
 export type ScenarioRunStatus = z.infer<typeof ScenarioRunStatusShape>;
+
+// ── alerts and session webhooks (docs/alerts.md) ────────────────────────────────────────────
+export * from './api-alerts.ts';

@@ -1,6 +1,7 @@
 export * from './attributes.ts';
 export * from './log-events.ts';
 export * from './states.ts';
+export * from './alert-values.ts';
 export * from './catalog-types.ts';
 export * from './classifier-types.ts';
 export * from './api-values.ts';

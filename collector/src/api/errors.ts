@@ -60,7 +60,7 @@ export async function listGroups(
   return rows.map((r) => groupFromRow(r, codes));
 }
 
-export function errorRoutes({ store, config }: CollectorDeps) {
+export function errorRoutes({ store, config, alerts }: CollectorDeps) {
   const db = store.db;
   const codes = codesOf(config);
 
@@ -92,7 +92,12 @@ export function errorRoutes({ store, config }: CollectorDeps) {
   .patch('/groups/:fingerprint', valid('param', GroupParamShape), jsonBody('{"status":"resolved"}'), valid('json', GroupPatchShape), async (c) => {
     const { fingerprint } = c.req.valid('param');
     const { status } = c.req.valid('json');
-    const updated = await db.update(errorGroups).set({ status }).where(eq(errorGroups.fingerprint, fingerprint)).returning({ fingerprint: errorGroups.fingerprint });
+    // With its alerts in one transaction: resolving a group resolves its new-group and regression alerts.
+    const { updated, events } = await store.transaction(async (tx) => {
+      const rows = await tx.query('update error_groups set status = $1 where fingerprint = $2 returning fingerprint', [status, fingerprint]);
+      return { updated: rows, events: rows.length > 0 ? await alerts.afterGroupStatus(tx, fingerprint, status) : 0 };
+    });
+    if (events > 0) alerts.wake();
     if (updated.length === 0) {
       throw new FaultlineError('not_found', 404, `No error group with fingerprint ${JSON.stringify(fingerprint)}; GET /api/groups lists them.`);
     }

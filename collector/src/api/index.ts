@@ -4,6 +4,7 @@
  */
 import { Hono } from 'hono';
 import type { CollectorDeps } from '../deps.ts';
+import { alertRoutes } from './alerts.ts';
 import { codeRoutes } from './codes.ts';
 import { errorRoutes } from './errors.ts';
 import { overviewRoutes } from './overview.ts';
@@ -20,5 +21,6 @@ export function apiRoutes(deps: CollectorDeps) {
     .route('/timeouts', timeoutRoutes(deps))
     .route('/overview', overviewRoutes(deps))
     .route('/stream', streamRoutes(deps))
-    .route('/scenarios', scenarioRoutes(deps));
+    .route('/scenarios', scenarioRoutes(deps))
+    .route('/alerts', alertRoutes(deps));
 }

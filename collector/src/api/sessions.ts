@@ -15,13 +15,12 @@ import {
   SessionListQueryShape,
   SessionShape,
   isTraceIdQuery,
-  type LatestOutput,
 } from '@faultline/schema/api';
 import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
-import { errorFromRow, failedSession, loadErrorsByIds, notFailedSession, sessionFromRow } from '../sessions/rows.ts';
+import { errorFromRow, failedSession, latestOutputOf, loadErrorsByIds, notFailedSession, sessionFromRow } from '../sessions/rows.ts';
 import type { Db } from '../store/db.ts';
 import { afterCursor, cursorTime, pageOf, valid } from './params.ts';
 
@@ -105,21 +104,7 @@ export function sessionRoutes({ store, config }: CollectorDeps) {
   .get('/:id/latest', valid('param', SessionIdParamShape), async (c) => {
     const { id } = c.req.valid('param');
     const row = await findSession(db, id);
-    // errors_session_idx (session_id, at): the newest occurrence is one index probe.
-    const [err] = await db.select().from(errors).where(eq(errors.sessionId, id)).orderBy(desc(errors.at), desc(errors.id)).limit(1);
-    const state = row.state as SessionState | null;
-    const outputAt = row.latestOutput !== null ? row.latestOutputAt : null;
-    let latest: LatestOutput;
-    // On a tie the error wins: an orchestrator must not read stale output as success.
-    if (err && (!outputAt || err.at.getTime() >= outputAt.getTime())) {
-      const error = errorFromRow(err, codes);
-      latest = { sessionId: id, kind: 'error', at: error.at, text: error.message, error, state };
-    } else if (outputAt) {
-      latest = { sessionId: id, kind: 'output', at: outputAt.toISOString(), text: row.latestOutput, error: null, state };
-    } else {
-      latest = { sessionId: id, kind: 'none', at: null, text: null, error: null, state };
-    }
-    return c.json(LatestOutputShape.parse(latest), 200);
+    return c.json(LatestOutputShape.parse(await latestOutputOf(db, row, codes)), 200);
   });
 }
 

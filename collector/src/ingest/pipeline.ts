@@ -5,7 +5,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { FaultlineError } from '../errors.ts';
-import type { Store } from '../store/db.ts';
+import type { SqlRunner, Store } from '../store/db.ts';
 import { StorageUnavailableError, type StorageHealth } from '../store/health.ts';
 import { writeBatch, type BatchWriteResult } from '../store/write-batch.ts';
 import type { EnrichedSpan } from './enrich.ts';
@@ -87,6 +87,8 @@ export class IngestPipeline {
     private readonly store: Store,
     private readonly options: { maxQueuedSpans: number; maxBatchSpans: number },
     private readonly onWritten: (result: BatchWriteResult) => void | Promise<void> = () => {},
+    /** Runs inside each write transaction after the batch (alerts write their outbox rows here). */
+    private readonly inTransaction: (tx: SqlRunner, result: BatchWriteResult) => Promise<unknown> = async () => {},
     /** The breaker: while the database is down, writes are refused at once instead of queued. */
     private readonly health: StorageHealth | null = null,
   ) {
@@ -170,7 +172,12 @@ export class IngestPipeline {
   /** One write transaction; counts it and tells live viewers. */
   private async commit(batch: EnrichedSpan[]): Promise<void> {
     const started = performance.now();
-    const write = () => this.store.transaction((tx) => writeBatch(tx, batch));
+    const write = () =>
+      this.store.transaction(async (tx) => {
+        const written = await writeBatch(tx, batch);
+        await this.inTransaction(tx, written);
+        return written;
+      });
     const result = await (this.health ? this.health.guard(write) : write());
     const ms = performance.now() - started;
     this.stats.lastWriteMs = ms;

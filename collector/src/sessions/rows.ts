@@ -1,7 +1,7 @@
 /** Database rows → the API's JSON shapes (schema/src/api.ts). One mapping, used by every route and the live stream. */
-import { and, eq, inArray, isNotNull, isNull, not, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, not, or, type SQL } from 'drizzle-orm';
 import { errors, sessions } from '../store/tables/index.ts';
-import type { Category, ErrorOccurrence, Retryable, Session, SessionState, StuckKind } from '@faultline/schema';
+import type { Category, ErrorOccurrence, LatestOutput, Retryable, Session, SessionState, StuckKind } from '@faultline/schema';
 import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { Db } from '../store/db.ts';
 
@@ -85,4 +85,20 @@ export async function loadErrorsByIds(db: Db, ids: string[], codes: CodeBook = B
   if (ids.length === 0) return [];
   const rows = await db.select().from(errors).where(inArray(errors.id, ids));
   return rows.map((r) => errorFromRow(r, codes));
+}
+
+/** The latest assistant output or error of a session (`GET /api/sessions/:id/latest`, session webhooks). */
+export async function latestOutputOf(db: Db, row: SessionRow, codes: CodeBook = BUILTIN_CODES): Promise<LatestOutput> {
+  const id = row.id;
+  // errors_session_idx (session_id, at): the newest occurrence is one index probe.
+  const [err] = await db.select().from(errors).where(eq(errors.sessionId, id)).orderBy(desc(errors.at), desc(errors.id)).limit(1);
+  const state = row.state as SessionState | null;
+  const outputAt = row.latestOutput !== null ? row.latestOutputAt : null;
+  // On a tie the error wins: an orchestrator must not read stale output as success.
+  if (err && (!outputAt || err.at.getTime() >= outputAt.getTime())) {
+    const error = errorFromRow(err, codes);
+    return { sessionId: id, kind: 'error', at: error.at, text: error.message, error, state };
+  }
+  if (outputAt) return { sessionId: id, kind: 'output', at: outputAt.toISOString(), text: row.latestOutput, error: null, state };
+  return { sessionId: id, kind: 'none', at: null, text: null, error: null, state };
 }

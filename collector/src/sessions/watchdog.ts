@@ -6,7 +6,7 @@
  */
 import { STUCK_CODE, fingerprint, getCatalogEntry, renderUserMessage } from '@faultline/schema';
 import type { Config } from '../config.ts';
-import type { Store } from '../store/db.ts';
+import type { SqlRunner, Store } from '../store/db.ts';
 import { upsertGroups } from '../store/write-batch.ts';
 import type { EnrichedError } from '../ingest/enrich.ts';
 import { describeForLog } from '../errors.ts';
@@ -46,10 +46,14 @@ export interface StuckSweepResult {
   flagged: string[];
 }
 
+/** Runs inside the sweep's transaction with the sessions it flagged (alerts write their outbox rows here). */
+export type StuckHook = (tx: SqlRunner, flagged: { id: string; stuckUs: number }[]) => Promise<unknown>;
+
 export async function markStuckSessions(
   store: Store,
   thresholds: Config['stuckThresholdsMs'],
   wallclockMs: number,
+  inTransaction: StuckHook = async () => {},
 ): Promise<StuckSweepResult> {
   const entry = getCatalogEntry(STUCK_CODE)!;
   return store.transaction(async (tx) => {
@@ -92,6 +96,7 @@ export async function markStuckSessions(
     }
     await tx.query(INSERT_STUCK_ERRORS, [...c.slice(0, 5), entry.code, entry.category, fp, entry.httpStatus, entry.retryable, ...c.slice(5)]);
     await upsertGroups(tx, groupInputs);
+    await inTransaction(tx, rows.map((r) => ({ id: r.id, stuckUs: Number(r.stuck_us) })));
     return { flagged: rows.map((r) => r.id) };
   });
 }
@@ -102,6 +107,7 @@ export function startWatchdog(
   config: Pick<Config, 'stuckThresholdsMs' | 'stuckWallclockMs' | 'sweepIntervalMs'>,
   onFlagged: (ids: string[]) => void | Promise<void>,
   counters: { stuckFlagged: number; sweeps: number },
+  inTransaction?: StuckHook,
 ): () => Promise<void> {
   let running: Promise<void> | null = null;
   let stopped = false;
@@ -110,7 +116,7 @@ export function startWatchdog(
     if (running || stopped) return;
     running = (async () => {
       try {
-        const { flagged } = await markStuckSessions(store, config.stuckThresholdsMs, config.stuckWallclockMs);
+        const { flagged } = await markStuckSessions(store, config.stuckThresholdsMs, config.stuckWallclockMs, inTransaction);
         counters.sweeps++;
         lastFailure = '';
         if (flagged.length) {

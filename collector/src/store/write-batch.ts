@@ -51,7 +51,18 @@ on conflict (fingerprint) do update set
   first_seen = least(error_groups.first_seen, excluded.first_seen),
   last_seen = greatest(error_groups.last_seen, excluded.last_seen),
   count = error_groups.count + excluded.count,
-  status = case when error_groups.status = 'resolved' then 'open' else error_groups.status end`;
+  status = case when error_groups.status = 'resolved' then 'open' else error_groups.status end
+returning fingerprint, (xmax = 0) as created,
+  coalesce((select g.status = 'resolved' from error_groups g where g.fingerprint = error_groups.fingerprint), false) as reopened`;
+// In RETURNING, xmax = 0 marks a row this statement inserted; the subquery reads the statement's
+// snapshot, i.e. the group as it was before (alerts: a new group, a regression).
+
+/** A group this write created or reopened (new_group and regression alerts). */
+export interface GroupChange {
+  fingerprint: string;
+  created: boolean;
+  reopened: boolean;
+}
 
 /**
  * Whether a stuck session stays stuck after this batch. Silent kinds clear on any newer sign of
@@ -186,11 +197,15 @@ export interface BatchWriteResult {
   newErrors: EnrichedSpan[];
   /** Sessions touched by new spans. */
   sessionIds: string[];
+  /** Groups this write created or reopened. */
+  groupChanges: GroupChange[];
+  /** Outbox rows the alert hook wrote in the same transaction. */
+  alertEvents?: number;
 }
 
 /** Write one batch in the caller's transaction. */
 export async function writeBatch(tx: SqlRunner, batch: EnrichedSpan[]): Promise<BatchWriteResult> {
-  if (batch.length === 0) return { inserted: [], newErrors: [], sessionIds: [] };
+  if (batch.length === 0) return { inserted: [], newErrors: [], sessionIds: [], groupChanges: [] };
   // Within one batch the same span may appear twice (a client retry merged into one flush).
   const unique = new Map<string, EnrichedSpan>();
   for (const s of batch) unique.set(`${s.span.traceId}:${s.span.spanId}`, s);
@@ -210,6 +225,7 @@ export async function writeBatch(tx: SqlRunner, batch: EnrichedSpan[]): Promise<
 
   const errorSpans = inserted.filter((s) => s.error !== null && !s.errorPropagated);
   let newErrors: EnrichedSpan[] = [];
+  let groupChanges: GroupChange[] = [];
   if (errorSpans.length > 0) {
     const e: unknown[][] = Array.from({ length: 21 }, () => []);
     for (const s of errorSpans) {
@@ -238,7 +254,7 @@ export async function writeBatch(tx: SqlRunner, batch: EnrichedSpan[]): Promise<
     }
     const ids = new Set((await tx.query<{ id: string }>(INSERT_ERRORS, e)).map((r) => r.id));
     newErrors = errorSpans.filter((s) => ids.has(s.error!.id));
-    await upsertGroups(tx, newErrors.map((s) => ({ error: s.error!, atUs: s.endUs })));
+    groupChanges = await upsertGroups(tx, newErrors.map((s) => ({ error: s.error!, atUs: s.endUs })));
   }
 
   const sessions = aggregateSessions(inserted);
@@ -270,11 +286,11 @@ export async function writeBatch(tx: SqlRunner, batch: EnrichedSpan[]): Promise<
     }
     await tx.query(UPSERT_SESSIONS, c);
   }
-  return { inserted, newErrors, sessionIds: sessions.map((s) => s.id) };
+  return { inserted, newErrors, sessionIds: sessions.map((s) => s.id), groupChanges };
 }
 
-export async function upsertGroups(tx: SqlRunner, errors: { error: EnrichedError; atUs: number }[]): Promise<void> {
-  if (errors.length === 0) return;
+export async function upsertGroups(tx: SqlRunner, errors: { error: EnrichedError; atUs: number }[]): Promise<GroupChange[]> {
+  if (errors.length === 0) return [];
   const groups = new Map<string, { e: EnrichedError; first: number; last: number; count: number }>();
   for (const { error, atUs } of errors) {
     const g = groups.get(error.fingerprint);
@@ -295,6 +311,7 @@ export async function upsertGroups(tx: SqlRunner, errors: { error: EnrichedError
     c[6].push(g.last);
     c[7].push(g.count);
   }
-  await tx.query(UPSERT_GROUPS, c);
+  const rows = await tx.query<GroupChange>(UPSERT_GROUPS, c);
+  return rows.filter((r) => r.created || r.reopened);
 }
 

@@ -8,6 +8,7 @@ import { get, writable } from 'svelte/store';
 import { ApiRequestError, createApiClient, unwrap } from '@faultline/collector/client';
 import { WINDOW_NAMES } from '@faultline/schema';
 import type { ScenarioWithLastRun, SessionListQuery, WindowName } from '@faultline/schema';
+import type { AlertRuleInput, AlertRulePatch, DeliveryListQuery, DestinationInput } from '@faultline/schema/api';
 
 export { ApiRequestError };
 
@@ -116,9 +117,29 @@ export const api = {
   runScenarios: (id?: string) => unwrap(client.api.scenarios.run.$post({ json: id ? { id } : {} })),
   scenarioRunStatus: (signal?: AbortSignal) => unwrap(client.api.scenarios.run.$get(undefined, { init: { signal } })),
 
+  alertRules: (signal?: AbortSignal) => unwrap(client.api.alerts.rules.$get(undefined, { init: { signal } })),
+  createAlertRule: (input: AlertRuleInput) => unwrap(client.api.alerts.rules.$post({ json: input })),
+  patchAlertRule: (id: string, patch: AlertRulePatch) => unwrap(client.api.alerts.rules[':id'].$patch({ param: { id }, json: patch })),
+  deleteAlertRule: (id: string) => client.api.alerts.rules[':id'].$delete({ param: { id } }, { headers: { 'content-type': 'application/json' } }).then(noContent),
+  destinations: (signal?: AbortSignal) => unwrap(client.api.alerts.destinations.$get(undefined, { init: { signal } })),
+  createDestination: (input: DestinationInput) => unwrap(client.api.alerts.destinations.$post({ json: input })),
+  deleteDestination: (id: string) =>
+    client.api.alerts.destinations[':id'].$delete({ param: { id } }, { headers: { 'content-type': 'application/json' } }).then(noContent),
+  /** Sends a test message now and answers with its delivery once the first attempt is over. */
+  testDestination: (id: string) => unwrap(client.api.alerts.destinations[':id'].test.$post({ param: { id }, json: {} })),
+  firingAlerts: (signal?: AbortSignal) => unwrap(client.api.alerts.firing.$get(undefined, { init: { signal } })),
+  deliveries: (filter: { status?: string; destination?: string }, signal?: AbortSignal) =>
+    unwrap(client.api.alerts.deliveries.$get({ query: query({ ...filter }) as DeliveryListQuery }, { init: { signal } })),
+
   /** A short-lived ticket for opening the live stream: EventSource cannot send the token header. */
   streamTicket: () => unwrap(client.api.stream.tickets.$post({ json: {} })),
 };
+
+/** A 204 has no body to unwrap: only its failure says something. */
+async function noContent(response: Response): Promise<void> {
+  if (response.ok) return;
+  await unwrap(Promise.resolve(response as never));
+}
 
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;

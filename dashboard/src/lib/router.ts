@@ -15,6 +15,8 @@ export type RouteName =
   | 'code'
   | 'timeouts'
   | 'scenarios'
+  | 'alerts'
+  | 'deliveries'
   | 'not-found';
 
 export interface Route {
@@ -33,6 +35,8 @@ const TABLE: [RouteName, RegExp, string[]][] = [
   ['code', /^\/codes\/([^/]+)$/, ['code']],
   ['timeouts', /^\/timeouts$/, []],
   ['scenarios', /^\/scenarios$/, []],
+  ['alerts', /^\/alerts$/, []],
+  ['deliveries', /^\/alerts\/deliveries$/, []],
 ];
 
 export function matchRoute(path: string, search = ''): Route {

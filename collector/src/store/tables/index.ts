@@ -3,3 +3,8 @@ export { sessions } from './sessions.ts';
 export { errors } from './errors.ts';
 export { errorGroups } from './error-groups.ts';
 export { scenarioRuns } from './scenario-runs.ts';
+export { alertDestinations } from './alert-destinations.ts';
+export { alertRules } from './alert-rules.ts';
+export { alertStates } from './alert-states.ts';
+export { alertEvents } from './alert-events.ts';
+export { alertDeliveries } from './alert-deliveries.ts';
