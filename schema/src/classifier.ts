@@ -18,6 +18,7 @@
  */
 import { isCatalogCode, UNKNOWN_CODE } from './catalog.ts';
 import type { Classification, ClassifierInput } from './classifier-types.ts';
+import { truncateText, truncateTextStart } from './text.ts';
 
 // ── small readers that tolerate anything ───────────────────────────────────────────────────────
 
@@ -705,7 +706,7 @@ export function classifierInputFromError(error: unknown): ClassifierInput {
 }
 
 function readError(error: unknown): ClassifierInput {
-  if (typeof error === 'string') return str(error) === null ? {} : { message: error.slice(0, MAX_MESSAGE) };
+  if (typeof error === 'string') return str(error) === null ? {} : { message: truncateText(error, MAX_MESSAGE) };
   if (error === null || typeof error !== 'object') return {};
 
   const out: ClassifierInput = {};
@@ -783,7 +784,7 @@ function readError(error: unknown): ClassifierInput {
     set('cliExitCode', int(prop(current, 'exitCode')) ?? int(prop(current, 'exit_code')));
     set('cliSignal', str(prop(current, 'signal')));
     const stderr = str(prop(current, 'stderr')) ?? str(prop(current, 'stderrTail'));
-    if (stderr !== null) set('stderrTail', stderr.slice(-MAX_MESSAGE));
+    if (stderr !== null) set('stderrTail', truncateTextStart(stderr, MAX_MESSAGE));
     if (prop(current, 'timedOut') === true) set('timeoutKind', 'cli_exec');
     if (typeof prop(current, 'terminationRequested') === 'boolean') set('terminationRequested', prop(current, 'terminationRequested') as boolean);
 
@@ -796,6 +797,6 @@ function readError(error: unknown): ClassifierInput {
 
   set('exceptionType', exceptionType ?? outerType);
   const chain = messages.length > 0 ? messages : wrapperMessages;
-  if (chain.length > 0) set('message', chain.join(': ').slice(0, MAX_MESSAGE));
+  if (chain.length > 0) set('message', truncateText(chain.join(': '), MAX_MESSAGE));
   return out;
 }

@@ -8,3 +8,4 @@ export * from './classifier.ts';
 export * from './fingerprint.ts';
 export * from './scrub.ts';
 export * from './scenarios.ts';
+export * from './text.ts';

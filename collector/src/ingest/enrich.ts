@@ -17,6 +17,7 @@ import {
   renderUserMessage,
   scrubAttributes,
   scrubSecrets,
+  truncateText,
   type CatalogEntry,
   type ClassifierInput,
   type SessionState,
@@ -80,7 +81,7 @@ const bool = (v: AttrValue | undefined): boolean | null =>
 function sessionIdOf(attrs: Attributes, resource: Attributes): string | null {
   for (const key of SESSION_ID_ALIASES) {
     const v = attrs[key] ?? resource[key];
-    if (v !== undefined && v !== null && v !== '') return String(v).slice(0, 256);
+    if (v !== undefined && v !== null && v !== '') return truncateText(String(v), 256);
   }
   return null;
 }
@@ -100,9 +101,10 @@ const nsToUs = (ns: bigint): number => Number(ns / 1000n);
 
 /**
  * Values that land in indexed or integer columns are bounded here: a btree entry over ~2.7 kB or
- * an int4 overflow would make the database refuse the whole batch.
+ * an int4 overflow would make the database refuse the whole batch. Cuts never split an emoji.
  */
-const clip = (v: string | null | undefined, max: number): string | null => (v ? v.slice(0, max) : null);
+const clip = (v: string | null | undefined, max: number): string | null => (v ? truncateText(v, max) : null);
+const INT4_MAX = 2_147_483_647;
 const httpStatusOrNull = (v: number | null | undefined): number | null =>
   v !== null && v !== undefined && Number.isInteger(v) && v >= 100 && v <= 599 ? v : null;
 
@@ -189,7 +191,7 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
   const entry = getCatalogEntry(code)!;
   // A foreign `error.type` (e.g. "java.net.SocketTimeoutException") is still worth keeping as the type.
   const exceptionType = input.exceptionType ?? (input.code && !explicit ? input.code : null);
-  const technical = input.message ? scrub.text(input.message).slice(0, 4000) : null;
+  const technical = input.message ? truncateText(scrub.text(input.message), 4000) : null;
   const exception = [...span.events].reverse().find((e) => e.name === 'exception');
   const stack = str(exception?.attributes[ATTR.exceptionStacktrace]);
   return {
@@ -198,8 +200,8 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
     entry,
     message: renderUserMessage(entry, { provider, model }),
     technicalMessage: technical,
-    exceptionType: exceptionType ? exceptionType.slice(0, 256) : null,
-    stacktrace: stack ? scrub.text(stack).slice(0, 16_000) : null,
+    exceptionType: clip(exceptionType, 256),
+    stacktrace: stack ? truncateText(scrub.text(stack), 16_000) : null,
     fingerprint: clip(str(span.attributes[ATTR.errorFingerprint]), 128) ?? fingerprint({ code, exceptionType, message: technical ?? '' }),
     timeoutKind: clip(input.timeoutKind, 64) ?? entry.timeoutKind ?? null,
     upstreamStatus: httpStatusOrNull(input.httpStatus),
@@ -247,7 +249,8 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
     statusMessage: span.statusMessage ? scrub.text(span.statusMessage) : null,
     state: isSessionState(stateValue) ? stateValue : null,
     stateMessage: spanType === 'status' ? str(scrubbed[ATTR.sessionStatusMessage]) : null,
-    stuckAfterMs: stuckAfter !== null && stuckAfter > 0 ? Math.round(stuckAfter) : null,
+    // An int4 column: a larger threshold means "practically never", kept as the largest one.
+    stuckAfterMs: stuckAfter !== null && stuckAfter > 0 ? Math.min(Math.round(stuckAfter), INT4_MAX) : null,
     agent: str(a[ATTR.genAiAgent]),
     provider,
     model,

@@ -4,6 +4,8 @@
  * few hand-written statements on the hot path (see write-batch.ts).
  */
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
@@ -24,6 +26,14 @@ const MIGRATION_LOCK_ID = 7_426_001;
 
 export interface SqlRunner {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** `COPY <target> FROM STDIN` (e.g. target `spans (trace_id, …)`) with rows in COPY text format. */
+  copyFrom(target: string, data: string): Promise<void>;
+  /**
+   * Whether a COPY the server refuses comes back as an ordinary error. PGlite: yes. postgres.js
+   * 3.4.9: no, it never settles (porsager/postgres#1173), so there COPY only targets a table
+   * whose rows cannot be refused.
+   */
+  readonly copyErrorsSurface: boolean;
 }
 
 export interface Store extends SqlRunner {
@@ -45,13 +55,22 @@ export function pgliteStore(pg: PGlite, location: string, onClose: () => void = 
   const db = drizzlePglite(pg, { schema: tables }) as unknown as Db;
   const run = async <T>(runner: Pick<PGlite, 'query'>, text: string, params?: unknown[]) =>
     (await runner.query<T>(text, params)).rows;
+  // PGlite reads COPY input from its /dev/blob device (https://pglite.dev/docs/api#options).
+  const copy = async (runner: Pick<PGlite, 'query'>, target: string, data: string) => {
+    await runner.query(`copy ${target} from '/dev/blob'`, [], { blob: new Blob([data]) });
+  };
   let closed = false;
   return {
     kind: 'pglite',
     location,
     db,
+    copyErrorsSurface: true,
     query: (text, params) => run(pg, text, params),
-    transaction: (fn) => pg.transaction((tx) => fn({ query: (text, params) => run(tx, text, params) })),
+    copyFrom: (target, data) => copy(pg, target, data),
+    transaction: (fn) =>
+      pg.transaction((tx) =>
+        fn({ copyErrorsSurface: true, query: (text, params) => run(tx, text, params), copyFrom: (target, data) => copy(tx, target, data) }),
+      ),
     migrate: () => migratePglite(db as never, { migrationsFolder: MIGRATIONS_DIR }),
     async close() {
       if (closed) return;
@@ -86,12 +105,21 @@ export function postgresStore(url: string, options: { max?: number } = {}): Stor
   const db = drizzlePostgres(client, { schema: tables }) as unknown as Db;
   const run = async <T>(sql: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
     (await sql.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[])) as unknown as T[];
+  const copy = async (sql: postgres.Sql | postgres.TransactionSql, target: string, data: string) => {
+    const writable = await sql.unsafe(`copy ${target} from stdin`).writable();
+    await pipeline(Readable.from([Buffer.from(data)]), writable);
+  };
   return {
     kind: 'postgres',
     location: redactUrl(url),
     db,
+    copyErrorsSurface: false,
     query: (text, params) => run(client, text, params),
-    transaction: (fn) => client.begin((tx) => fn({ query: (text, params) => run(tx, text, params) })) as never,
+    copyFrom: (target, data) => copy(client, target, data),
+    transaction: (fn) =>
+      client.begin((tx) =>
+        fn({ copyErrorsSurface: false, query: (text, params) => run(tx, text, params), copyFrom: (target, data) => copy(tx, target, data) }),
+      ) as never,
     async migrate() {
       // Two collectors starting together must not run the migrations twice. A client of its own
       // with one connection: the session-level advisory lock and the migration share it.
