@@ -51,6 +51,9 @@ const envSchema = z.object({
   FAULTLINE_MAX_QUEUED_SPANS: positiveInt(100, 10_000_000).default(200_000),
   // Spans per write transaction: large enough to amortise round trips, small enough to keep latency low.
   FAULTLINE_MAX_BATCH_SPANS: positiveInt(1, 100_000).default(5000),
+  // Write transactions in flight at once on Postgres (a backend each): while one commits, the next
+  // batch is already loading. Default 2 (docs/performance.md); PGlite always runs one at a time.
+  FAULTLINE_WRITERS: positiveInt(1, 16).default(2),
 });
 
 export interface Config {
@@ -68,6 +71,7 @@ export interface Config {
   maxBodyBytes: number;
   maxQueuedSpans: number;
   maxBatchSpans: number;
+  writers: number;
 }
 
 /** Parse the environment. Throws StartupError naming each bad variable. */
@@ -99,6 +103,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.FAULTLINE_MAX_BODY_BYTES,
     maxQueuedSpans: e.FAULTLINE_MAX_QUEUED_SPANS,
     maxBatchSpans: e.FAULTLINE_MAX_BATCH_SPANS,
+    writers: e.FAULTLINE_WRITERS,
   };
   if (!isLoopback(config.host) && !config.allowInsecure && (config.ingestKeys.length === 0 || !config.apiToken)) {
     throw new StartupError(

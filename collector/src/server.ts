@@ -31,7 +31,8 @@ export function buildCollector(config: Config, store: Store): { deps: CollectorD
     for (const error of await loadErrorsByIds(store.db, errorIds)) events.publish({ type: 'error', error });
     for (const session of await loadSessionsByIds(store.db, result.sessionIds)) events.publish({ type: 'session', session });
   };
-  const pipeline = new IngestPipeline(store, config, publishWritten);
+  // PGlite executes one transaction at a time: more writers would only queue inside it.
+  const pipeline = new IngestPipeline(store, { ...config, writers: store.kind === 'pglite' ? 1 : config.writers }, publishWritten);
   const deps: CollectorDeps = { config, store, pipeline, events, metrics };
   const stopWatchdog = startWatchdog(
     store,
