@@ -214,7 +214,7 @@ const cpuBetween = (before: Map<number, number>, after: Map<number, number>) =>
   [...after].reduce((sum, [pid, s]) => sum + Math.max(0, s - (before.get(pid) ?? 0)), 0);
 
 /** `clients` loops over the collectors (client i uses collector i mod n), all from one queue of batches. */
-async function httpRun(
+export async function httpRun(
   env: Record<string, string>,
   batches: TrafficBatch[],
   o: IngestOptions,

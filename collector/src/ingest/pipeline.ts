@@ -133,6 +133,11 @@ export class IngestPipeline {
   /** One writer: takes what is queued, up to maxBatchSpans, until the queue is empty. */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      // One turn of the event loop first: requests already received get decoded and join this
+      // batch. Embedded PGlite runs on this thread, so without the turn no request would ever
+      // arrive during a write, and every request would pay a commit of its own.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.queue.length === 0) break;
       const take: Pending[] = [];
       let n = 0;
       while (this.queue.length > 0 && (n === 0 || n + this.queue[0].spans.length <= this.options.maxBatchSpans)) {

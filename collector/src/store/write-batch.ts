@@ -86,9 +86,12 @@ const saturatingAdd = (a: string, b: string) => `least(${a}::int8 + ${b}, ${INT4
 // that matters: postgres.js 3.4.9 never settles a COPY the server refuses (porsager/postgres#1173),
 // which would hang the writer. Casts and conflicts then fail, if at all, as ordinary statements.
 const CREATE_SPANS_STAGE = `create temp table if not exists spans_in (${SPAN_COLUMNS.map((c) => `${c.name} text`).join(', ')}) on commit delete rows`;
+// In key order, like the session and group rows: two writers re-sent the same spans wait for
+// each other instead of deadlocking (measured: no cost in server CPU).
 const INSERT_SPANS_FROM_STAGE = `
 insert into spans (${columnNames(SPAN_COLUMNS)})
 select ${SPAN_COLUMNS.map((c) => (c.type === 'text' ? c.name : `${c.name}::${c.type}`)).join(', ')} from spans_in
+order by trace_id, span_id
 on conflict (trace_id, span_id) do nothing
 returning trace_id, span_id`;
 
@@ -248,8 +251,7 @@ on conflict (id) do update set
   last_heartbeat_at = greatest(s.last_heartbeat_at, excluded.last_heartbeat_at),
   latest_output = case when excluded.latest_output_at >= coalesce(s.latest_output_at, '-infinity') then excluded.latest_output else s.latest_output end,
   latest_output_at = greatest(s.latest_output_at, excluded.latest_output_at),
-  updated_at = now()
-returning id`;
+  updated_at = now()`;
 
 export interface BatchWriteResult {
   /** Spans that were new (not already stored). */
@@ -263,28 +265,40 @@ export interface BatchWriteResult {
 const spanKey = (s: EnrichedSpan) => `${s.span.traceId}:${s.span.spanId}`;
 
 /**
- * Insert span rows; returns those that were new. Where a refused COPY comes back as an error
- * (PGlite), the rows are first copied straight into `spans` (heap multi-insert, about half the
- * server time of INSERT … SELECT) behind a savepoint; a duplicate or any other refusal rolls back
- * to it and takes the staging path, which skips duplicates and reports real data errors.
+ * Where a refused COPY comes back as an error (PGlite), rows are first copied straight into their
+ * table (heap multi-insert: about half the server time of INSERT … SELECT) behind a savepoint.
+ * True when that worked; false when it was refused (a duplicate, or data the table cannot hold)
+ * and rolled back, or not tried: the caller then takes the path that skips duplicates and
+ * reports real data errors.
  */
+async function copyStraightIn<R>(tx: SqlRunner, table: string, columns: readonly Column<R>[], data: string): Promise<boolean> {
+  if (!tx.copyErrorsSurface) return false;
+  await tx.query('savepoint copy_straight_in');
+  try {
+    await tx.copyFrom(`${table} (${columnNames(columns)})`, data);
+    return true;
+  } catch {
+    await tx.query('rollback to savepoint copy_straight_in');
+    return false;
+  }
+}
+
+/** Insert span rows; returns those that were new. */
 async function insertSpans(tx: SqlRunner, rows: EnrichedSpan[]): Promise<EnrichedSpan[]> {
   const data = copyText(SPAN_COLUMNS, rows);
-  if (tx.copyErrorsSurface) {
-    await tx.query('savepoint spans_copy');
-    try {
-      await tx.copyFrom(`spans (${columnNames(SPAN_COLUMNS)})`, data);
-      return rows;
-    } catch {
-      await tx.query('rollback to savepoint spans_copy');
-    }
-  }
+  if (await copyStraightIn(tx, 'spans', SPAN_COLUMNS, data)) return rows;
   await tx.query(CREATE_SPANS_STAGE);
   await tx.copyFrom(`spans_in (${columnNames(SPAN_COLUMNS)})`, data);
   const keys = await tx.query<{ trace_id: string; span_id: string }>(INSERT_SPANS_FROM_STAGE);
   if (keys.length === rows.length) return rows;
   const fresh = new Set(keys.map((r) => `${r.trace_id}:${r.span_id}`));
   return rows.filter((s) => fresh.has(spanKey(s)));
+}
+
+/** Insert error occurrences; returns those that were new. */
+async function insertErrors(tx: SqlRunner, errorSpans: EnrichedSpan[]): Promise<EnrichedSpan[]> {
+  const ids = new Set((await tx.query<{ id: string }>(INSERT_ERRORS, unnestParams(ERROR_COLUMNS, errorSpans))).map((r) => r.id));
+  return ids.size === errorSpans.length ? errorSpans : errorSpans.filter((s) => ids.has(s.error!.id));
 }
 
 /** Write one batch in the caller's transaction. */
@@ -296,11 +310,7 @@ export async function writeBatch(tx: SqlRunner, batch: EnrichedSpan[]): Promise<
   const inserted = await insertSpans(tx, [...unique.values()]);
 
   const errorSpans = inserted.filter((s) => s.error !== null && !s.errorPropagated);
-  let newErrors: EnrichedSpan[] = [];
-  if (errorSpans.length > 0) {
-    const ids = new Set((await tx.query<{ id: string }>(INSERT_ERRORS, unnestParams(ERROR_COLUMNS, errorSpans))).map((r) => r.id));
-    newErrors = ids.size === errorSpans.length ? errorSpans : errorSpans.filter((s) => ids.has(s.error!.id));
-  }
+  const newErrors = errorSpans.length > 0 ? await insertErrors(tx, errorSpans) : [];
 
   // Sessions before groups, as the watchdog does, so the two lock in the same order.
   const sessions = aggregateSessions(inserted);
