@@ -282,11 +282,11 @@ async function copyRunPostgres(url: string, rows: EnrichedSpan[], chunk: number)
     const started = performance.now();
     let loading: Promise<void> = Promise.resolve();
     for (let i = 0; i < rows.length; i += chunk) {
-      const text = copyText(SPAN_COLUMNS, rows.slice(i, i + chunk));
+      const pieces = copyText(SPAN_COLUMNS, rows.slice(i, i + chunk));
       await loading;
       loading = (async () => {
         const writable = await sql.unsafe(`${COPY_SPANS} from stdin`).writable();
-        await pipeline(Readable.from([Buffer.from(text)]), writable);
+        await pipeline(Readable.from(pieces), writable);
       })();
     }
     await loading;
@@ -304,7 +304,7 @@ async function copyRunPglite(pg: PGlite, rows: EnrichedSpan[], chunk: number): P
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < rows.length; i += chunk) {
-    const blob = new Blob([copyText(SPAN_COLUMNS, rows.slice(i, i + chunk))]);
+    const blob = new Blob(copyText(SPAN_COLUMNS, rows.slice(i, i + chunk)));
     await pg.query(`${COPY_SPANS} from '/dev/blob'`, [], { blob });
   }
   const seconds = (performance.now() - started) / 1000;

@@ -62,8 +62,15 @@ function copyField(type: ColumnType, v: unknown): string {
   }
 }
 
-/** Rows in COPY text format (tab-separated, `\N` for NULL, one line per row). */
-export function copyText<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
+const COPY_PIECE_CHARS = 64 * 1024;
+
+/**
+ * Rows in COPY text format (tab-separated, `\N` for NULL, one line per row), in pieces of about
+ * 64 kB: a batch is several megabytes, and one string of that size costs a flattening copy, a
+ * second copy into the driver's buffer and a large-object collection.
+ */
+export function copyText<R>(columns: readonly Column<R>[], rows: readonly R[]): string[] {
+  const pieces: string[] = [];
   let out = '';
   const last = columns.length - 1;
   for (const row of rows) {
@@ -72,8 +79,13 @@ export function copyText<R>(columns: readonly Column<R>[], rows: readonly R[]): 
       out += copyField(c.type, c.value(row));
       out += i === last ? '\n' : '\t';
     }
+    if (out.length >= COPY_PIECE_CHARS) {
+      pieces.push(out);
+      out = '';
+    }
   }
-  return out;
+  if (out) pieces.push(out);
+  return pieces;
 }
 
 // Timestamps travel as ISO text and are cast in SQL: drizzle's postgres.js setup passes dates

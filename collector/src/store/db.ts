@@ -4,7 +4,7 @@
  * few hand-written statements on the hot path (see write-batch.ts).
  */
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -26,14 +26,14 @@ const MIGRATION_LOCK_ID = 7_426_001;
 
 export interface SqlRunner {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
-  /** `COPY <target> FROM STDIN` (e.g. target `spans (trace_id, …)`) with rows in COPY text format. */
-  copyFrom(target: string, data: string): Promise<void>;
-  /**
-   * Whether a COPY the server refuses comes back as an ordinary error. PGlite: yes. postgres.js
-   * 3.4.9: no, it never settles (porsager/postgres#1173), so there COPY only targets a table
-   * whose rows cannot be refused.
-   */
-  readonly copyErrorsSurface: boolean;
+}
+
+/** What a write transaction can do beyond queries. */
+export interface TransactionRunner extends SqlRunner {
+  /** `COPY <target> FROM STDIN` (target e.g. `spans (trace_id, …)`) with rows in COPY text format, in pieces. */
+  copyFrom(target: string, data: readonly string[]): Promise<void>;
+  /** Run `fn` behind a savepoint: if it throws, its work is rolled back and the transaction goes on. */
+  savepoint<T>(fn: (sp: TransactionRunner) => Promise<T>): Promise<T>;
 }
 
 export interface Store extends SqlRunner {
@@ -41,7 +41,7 @@ export interface Store extends SqlRunner {
   /** Where the data lives, for the start-up banner (no password). */
   readonly location: string;
   readonly db: Db;
-  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: TransactionRunner) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
   close(): Promise<void>;
 }
@@ -55,22 +55,33 @@ export function pgliteStore(pg: PGlite, location: string, onClose: () => void = 
   const db = drizzlePglite(pg, { schema: tables }) as unknown as Db;
   const run = async <T>(runner: Pick<PGlite, 'query'>, text: string, params?: unknown[]) =>
     (await runner.query<T>(text, params)).rows;
-  // PGlite reads COPY input from its /dev/blob device (https://pglite.dev/docs/api#options).
-  const copy = async (runner: Pick<PGlite, 'query'>, target: string, data: string) => {
-    await runner.query(`copy ${target} from '/dev/blob'`, [], { blob: new Blob([data]) });
-  };
+  let savepoints = 0;
+  const inTransaction = (tx: Pick<PGlite, 'query'>): TransactionRunner => ({
+    query: (text, params) => run(tx, text, params),
+    // PGlite reads COPY input from its /dev/blob device (https://pglite.dev/docs/api#options).
+    copyFrom: async (target, data) => {
+      await tx.query(`copy ${target} from '/dev/blob'`, [], { blob: new Blob(data as string[]) });
+    },
+    async savepoint(fn) {
+      const name = `sp_${++savepoints}`;
+      await tx.query(`savepoint ${name}`);
+      try {
+        const result = await fn(this);
+        await tx.query(`release savepoint ${name}`);
+        return result;
+      } catch (err) {
+        await tx.query(`rollback to savepoint ${name}`);
+        throw err;
+      }
+    },
+  });
   let closed = false;
   return {
     kind: 'pglite',
     location,
     db,
-    copyErrorsSurface: true,
     query: (text, params) => run(pg, text, params),
-    copyFrom: (target, data) => copy(pg, target, data),
-    transaction: (fn) =>
-      pg.transaction((tx) =>
-        fn({ copyErrorsSurface: true, query: (text, params) => run(tx, text, params), copyFrom: (target, data) => copy(tx, target, data) }),
-      ),
+    transaction: (fn) => pg.transaction((tx) => fn(inTransaction(tx))),
     migrate: () => migratePglite(db as never, { migrationsFolder: MIGRATIONS_DIR }),
     async close() {
       if (closed) return;
@@ -105,21 +116,19 @@ export function postgresStore(url: string, options: { max?: number } = {}): Stor
   const db = drizzlePostgres(client, { schema: tables }) as unknown as Db;
   const run = async <T>(sql: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
     (await sql.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[])) as unknown as T[];
-  const copy = async (sql: postgres.Sql | postgres.TransactionSql, target: string, data: string) => {
-    const writable = await sql.unsafe(`copy ${target} from stdin`).writable();
-    await pipeline(Readable.from([Buffer.from(data)]), writable);
-  };
+  const inTransaction = (tx: postgres.TransactionSql): TransactionRunner => ({
+    query: (text, params) => run(tx, text, params),
+    copyFrom: (target, data) => copyInTransaction(tx, target, data),
+    // postgres.js fails the whole transaction on any failed statement, even a caught one, except
+    // inside its own savepoint scope.
+    savepoint: (fn) => tx.savepoint((sp) => fn(inTransaction(sp))) as Promise<never>,
+  });
   return {
     kind: 'postgres',
     location: redactUrl(url),
     db,
-    copyErrorsSurface: false,
     query: (text, params) => run(client, text, params),
-    copyFrom: (target, data) => copy(client, target, data),
-    transaction: (fn) =>
-      client.begin((tx) =>
-        fn({ copyErrorsSurface: false, query: (text, params) => run(tx, text, params), copyFrom: (target, data) => copy(tx, target, data) }),
-      ) as never,
+    transaction: (fn) => client.begin((tx) => fn(inTransaction(tx))) as never,
     async migrate() {
       // Two collectors starting together must not run the migrations twice. A client of its own
       // with one connection: the session-level advisory lock and the migration share it.
@@ -133,6 +142,37 @@ export function postgresStore(url: string, options: { max?: number } = {}): Stor
     },
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/**
+ * `COPY … FROM STDIN` in a transaction, reporting a refusal. postgres.js 3.4.9 never settles the
+ * stream when the server refuses a COPY after its last row (porsager/postgres#1173; the fix,
+ * #1183, is not released): the refusal only shows in the next statement on the connection, which
+ * fails as "current transaction is aborted". Statements on one connection run in order, so a probe
+ * sent right behind the COPY answers for it. A refusal while rows are still streaming does reach
+ * the stream, and fails it.
+ */
+async function copyInTransaction(tx: postgres.TransactionSql, target: string, data: readonly string[]): Promise<void> {
+  const writable = (await tx.unsafe(`copy ${target} from stdin`).writable()) as Writable & { _final(cb: (err?: Error | null) => void): void };
+  let copyDone!: () => void;
+  const copyDoneSent = new Promise<'sent'>((resolve) => (copyDone = () => resolve('sent')));
+  // `_final` sends CopyDone; once it has run, the connection accepts the probe.
+  const sendCopyDone = writable._final;
+  writable._final = function (this: Writable, cb) {
+    sendCopyDone.call(this, cb);
+    copyDone();
+  };
+  const streamed = pipeline(Readable.from(data), writable);
+  // A refused COPY settles the stream later (at the next statement's completion): never unhandled.
+  streamed.catch(() => {});
+  if ((await Promise.race([streamed.then(() => 'finished' as const), copyDoneSent])) === 'sent') {
+    try {
+      await tx.unsafe('select 1');
+    } catch (err) {
+      throw Object.assign(new Error(`COPY into ${target.split(' ')[0]} was refused (${(err as Error).message})`), { code: (err as { code?: unknown }).code });
+    }
+  }
+  await streamed;
 }
 
 /** Open the configured storage and bring its schema up to date. */

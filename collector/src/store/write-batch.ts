@@ -11,7 +11,7 @@
  */
 import { PROGRESS_STATES, isTerminal, truncateText, type SessionState } from '@faultline/schema';
 import type { EnrichedError, EnrichedSpan } from '../ingest/enrich.ts';
-import type { SqlRunner } from './db.ts';
+import type { SqlRunner, TransactionRunner } from './db.ts';
 import { column, columnNames, copyText, unnestColumns, unnestFrom, unnestParams, type Column } from './columns.ts';
 
 /** A span row as stored (`received_at` takes its default). */
@@ -265,26 +265,22 @@ export interface BatchWriteResult {
 const spanKey = (s: EnrichedSpan) => `${s.span.traceId}:${s.span.spanId}`;
 
 /**
- * Where a refused COPY comes back as an error (PGlite), rows are first copied straight into their
- * table (heap multi-insert: about half the server time of INSERT … SELECT) behind a savepoint.
- * True when that worked; false when it was refused (a duplicate, or data the table cannot hold)
- * and rolled back, or not tried: the caller then takes the path that skips duplicates and
- * reports real data errors.
+ * Rows copied straight into their table (heap multi-insert: about half the server time of
+ * INSERT … SELECT) behind a savepoint. True when that worked; false when the COPY was refused (a
+ * duplicate, or data the table cannot hold) and rolled back: the caller then takes the path that
+ * skips duplicates and reports real data errors.
  */
-async function copyStraightIn<R>(tx: SqlRunner, table: string, columns: readonly Column<R>[], data: string): Promise<boolean> {
-  if (!tx.copyErrorsSurface) return false;
-  await tx.query('savepoint copy_straight_in');
+async function copyStraightIn<R>(tx: TransactionRunner, table: string, columns: readonly Column<R>[], data: readonly string[]): Promise<boolean> {
   try {
-    await tx.copyFrom(`${table} (${columnNames(columns)})`, data);
+    await tx.savepoint((sp) => sp.copyFrom(`${table} (${columnNames(columns)})`, data));
     return true;
   } catch {
-    await tx.query('rollback to savepoint copy_straight_in');
     return false;
   }
 }
 
 /** Insert span rows; returns those that were new. */
-async function insertSpans(tx: SqlRunner, rows: EnrichedSpan[]): Promise<EnrichedSpan[]> {
+async function insertSpans(tx: TransactionRunner, rows: EnrichedSpan[]): Promise<EnrichedSpan[]> {
   const data = copyText(SPAN_COLUMNS, rows);
   if (await copyStraightIn(tx, 'spans', SPAN_COLUMNS, data)) return rows;
   await tx.query(CREATE_SPANS_STAGE);
@@ -296,13 +292,13 @@ async function insertSpans(tx: SqlRunner, rows: EnrichedSpan[]): Promise<Enriche
 }
 
 /** Insert error occurrences; returns those that were new. */
-async function insertErrors(tx: SqlRunner, errorSpans: EnrichedSpan[]): Promise<EnrichedSpan[]> {
+async function insertErrors(tx: TransactionRunner, errorSpans: EnrichedSpan[]): Promise<EnrichedSpan[]> {
   const ids = new Set((await tx.query<{ id: string }>(INSERT_ERRORS, unnestParams(ERROR_COLUMNS, errorSpans))).map((r) => r.id));
   return ids.size === errorSpans.length ? errorSpans : errorSpans.filter((s) => ids.has(s.error!.id));
 }
 
 /** Write one batch in the caller's transaction. */
-export async function writeBatch(tx: SqlRunner, batch: EnrichedSpan[]): Promise<BatchWriteResult> {
+export async function writeBatch(tx: TransactionRunner, batch: EnrichedSpan[]): Promise<BatchWriteResult> {
   if (batch.length === 0) return { inserted: [], newErrors: [], sessionIds: [] };
   // Within one batch the same span may appear twice (a client retry merged into one flush).
   const unique = new Map<string, EnrichedSpan>();
