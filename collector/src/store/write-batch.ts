@@ -36,7 +36,7 @@ export const SPAN_COLUMNS: readonly Column<EnrichedSpan>[] = [
 ];
 
 /** One error occurrence per new error span (not for errors propagated from a child span). */
-const ERROR_COLUMNS: readonly Column<EnrichedSpan>[] = [
+export const ERROR_COLUMNS: readonly Column<EnrichedSpan>[] = [
   column('id', 'text', (s) => s.error!.id),
   column('at', 'timestamptz', (s) => s.endUs),
   column('session_id', 'text', (s) => s.sessionId),
@@ -190,7 +190,7 @@ function aggregateSessions(spans: EnrichedSpan[]): SessionAgg[] {
   return [...bySession.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-const SESSION_COLUMNS: readonly Column<SessionAgg>[] = [
+export const SESSION_COLUMNS: readonly Column<SessionAgg>[] = [
   column('id', 'text', (g) => g.id),
   column('service', 'text', (g) => g.service),
   column('agent', 'text', (g) => g.agent),
