@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- suite…] [--flags]`: the numbers of DESIGN §8, measured side by side in one
- * run on this machine. Suites: ingest, sdk, queries, stuck, bundle (default: all). Prints a table
+ * run on this machine. Suites: ingest, sdk, queries, stuck, bundle, scrub (default: all). Prints a table
  * and writes bench/results/latest.json (figures under stable keys; a partial run keeps the other
  * suites' last figures and says when each suite ran).
  *
@@ -19,8 +19,9 @@ import { runSdk } from './suites/sdk.ts';
 import { runQueries } from './suites/queries.ts';
 import { runStuck } from './suites/stuck.ts';
 import { runBundle } from './suites/bundle.ts';
+import { runScrub } from './suites/scrub.ts';
 
-const SUITES = ['ingest', 'sdk', 'queries', 'stuck', 'bundle'] as const;
+const SUITES = ['ingest', 'sdk', 'queries', 'stuck', 'bundle', 'scrub'] as const;
 type Suite = (typeof SUITES)[number];
 
 const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
       } else if (suite === 'sdk') await runSdk(report, { quick });
       else if (suite === 'queries') await runQueries(report, { quick });
       else if (suite === 'stuck') await runStuck(report, { quick });
+      else if (suite === 'scrub') await runScrub(report, { quick });
       else await runBundle(report);
       ran[suite] = new Date(started).toISOString();
     } catch (err) {

@@ -9,14 +9,16 @@ import { Hono } from 'hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { ZodError } from 'zod';
 import type { Config } from './config.ts';
-import { FaultlineError } from './errors.ts';
+import { FaultlineError, describeForLog } from './errors.ts';
 import type { EventBus } from './events.ts';
 import type { IngestPipeline } from './ingest/pipeline.ts';
 import { ingestRoutes } from './ingest/route.ts';
 import type { Store } from './store/db.ts';
 import { apiRoutes } from './api/index.ts';
-import { requireApiToken } from './auth.ts';
+import { StreamTickets, hasApiToken, hasIngestKey, requireApiToken } from './auth.ts';
 import { registerMetrics } from './metrics.ts';
+import { corsForConfiguredOrigins, requireKnownHost, requireSameOrigin } from './security.ts';
+import { streamTicketRoutes } from './api/stream.ts';
 
 export interface CollectorDeps {
   config: Config;
@@ -31,6 +33,8 @@ export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist', impo
 
 export function createApp(deps: CollectorDeps): Hono {
   const app = new Hono();
+  const { config } = deps;
+  const tickets = new StreamTickets(config.apiToken);
 
   app.onError((err, c) => {
     if (err instanceof FaultlineError) {
@@ -40,14 +44,23 @@ export function createApp(deps: CollectorDeps): Hono {
       const message = err.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
       return c.json({ error: { code: 'invalid_request', message } }, 400);
     }
-    console.error('Unexpected error while answering', c.req.method, c.req.path, err);
+    console.error('Unexpected error while answering', c.req.method, c.req.path, describeForLog(err));
     return c.json({ error: { code: 'internal', message: 'The collector hit an unexpected error; details are in its log.' } }, 500);
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
 
+  // Browser-origin protection first (security.ts): a foreign Host is refused before anything else.
+  app.use('*', requireKnownHost(config));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.route('/', ingestRoutes(deps.config, deps.pipeline));
-  app.use('/api/*', requireApiToken(deps.config.apiToken));
+  const ingestCors = corsForConfiguredOrigins(config, ['POST']);
+  if (ingestCors) app.use('/v1/*', ingestCors);
+  app.use('/v1/*', requireSameOrigin(config, { json: false, authenticated: (c) => hasIngestKey(c, config.ingestKeys) }));
+  app.route('/', ingestRoutes(config, deps.pipeline));
+  const apiCors = corsForConfiguredOrigins(config, ['GET', 'POST', 'PATCH']);
+  if (apiCors) app.use('/api/*', apiCors);
+  app.use('/api/*', requireApiToken(config.apiToken, tickets));
+  app.use('/api/*', requireSameOrigin(config, { json: true, authenticated: (c) => hasApiToken(c, config.apiToken) }));
+  app.route('/api/stream/tickets', streamTicketRoutes(tickets));
   app.route('/api', apiRoutes(deps));
   registerMetrics(app, deps);
 

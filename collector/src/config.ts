@@ -25,6 +25,19 @@ const keyList = z
   .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
   .pipe(z.array(z.string().min(16, { error: 'each key must be at least 16 characters' })));
 
+const list = z.string().transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean));
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+const originList = list.pipe(
+  z.array(
+    z
+      .string()
+      .refine((o) => o !== '*', { error: 'list the origins; * would let every web page read and change this collector' })
+      .refine((o) => URL.canParse(o) && new URL(o).origin === o, { error: 'each entry must be an origin such as https://app.example.com (scheme, host, optional port; no path)' }),
+  ),
+);
+
 const envSchema = z.object({
   PORT: positiveInt(0, 65535).default(4318),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -36,6 +49,11 @@ const envSchema = z.object({
   FAULTLINE_INGEST_KEYS: keyList.optional(),
   FAULTLINE_API_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
   FAULTLINE_ALLOW_INSECURE: flag.default(false),
+  // Browser-origin protection (docs/security.md): where users reach the collector, extra Host
+  // names it answers for (loopback always; * turns the check off), origins allowed cross-origin.
+  FAULTLINE_PUBLIC_URL: httpUrl.optional(),
+  FAULTLINE_ALLOWED_HOSTS: list.optional(),
+  FAULTLINE_CORS_ORIGINS: originList.optional(),
   // Spans, occurrences and sessions last seen before this are deleted; group counts stay.
   FAULTLINE_RETENTION_DAYS: positiveInt(1, 3650).default(14),
   FAULTLINE_STUCK_STARTING_MS: positiveInt(1000, 86_400_000).default(DEFAULT_STUCK_THRESHOLDS_MS.starting),
@@ -64,6 +82,9 @@ export interface Config {
   ingestKeys: string[];
   apiToken: string | null;
   allowInsecure: boolean;
+  publicUrl: string | null;
+  allowedHosts: string[];
+  corsOrigins: string[];
   retentionDays: number;
   stuckThresholdsMs: { starting: number; running: number; retrying: number };
   stuckWallclockMs: number;
@@ -92,6 +113,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ingestKeys: e.FAULTLINE_INGEST_KEYS ?? [],
     apiToken: e.FAULTLINE_API_TOKEN ?? null,
     allowInsecure: e.FAULTLINE_ALLOW_INSECURE,
+    publicUrl: e.FAULTLINE_PUBLIC_URL ?? null,
+    allowedHosts: e.FAULTLINE_ALLOWED_HOSTS ?? [],
+    corsOrigins: e.FAULTLINE_CORS_ORIGINS ?? [],
     retentionDays: e.FAULTLINE_RETENTION_DAYS,
     stuckThresholdsMs: {
       starting: e.FAULTLINE_STUCK_STARTING_MS,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, isSecretKey, scrubAttributes, scrubSecrets } from './scrub.ts';
+import { MAX_SCRUB_CHARS, REDACTED, isSecretKey, nameWords, scrubAttributes, scrubIdentifier, scrubSecrets } from './scrub.ts';
+import { TOKEN_RULES } from './secret-rules.ts';
+import { SECRET_SHAPES } from '../../test/support/secret-shapes.ts';
 
 // Fake but well-formed secrets.
 const ANTHROPIC_KEY = 'sk-ant-api03-Zx8vQ2mN4pL6rT1yU3wE5oI7aS9dF0gH2jK4lZ6xC8vB1nM3qW5eR7tY9uI0oP2aS4dF6gH8jK-0AbCdEAA';
@@ -36,9 +38,9 @@ describe('scrubSecrets', () => {
     expect(scrubSecrets('curl -H "Authorization: Basic dXNlcjpodW50ZXIyaHVudGVyMg=="')).toBe(`curl -H "Authorization: Basic ${REDACTED}"`);
   });
 
-  it('masks passwords in URLs and keeps the user and host', () => {
+  it("masks passwords in URLs and keeps the user and host", () => {
     expect(scrubSecrets('connect failed: postgres://faultline:s3cr3t-P%40ss@db.internal:5432/faultline')).toBe(
-      'connect failed: postgres://faultline:***@db.internal:5432/faultline',
+      'connect failed: postgres://faultline:[REDACTED]@db.internal:5432/faultline',
     );
     expect(scrubSecrets('https://example.com:8443/path?q=1')).toBe('https://example.com:8443/path?q=1');
   });
@@ -125,7 +127,7 @@ describe('scrubAttributes', () => {
     expect(out).toEqual({
       'exception.message': `401 invalid x-api-key ${REDACTED}`,
       'process.command_args': ['claude', '-p', `--api-key=${REDACTED}`],
-      request: { url: 'https://u:***@proxy.internal/v1', headers: { Authorization: REDACTED }, retries: 2 },
+      request: { url: 'https://u:[REDACTED]@proxy.internal/v1', headers: { Authorization: REDACTED }, retries: 2 },
     });
     expect(input).toEqual(copy);
   });
@@ -148,5 +150,135 @@ describe('scrubAttributes', () => {
     expect(isSecretKey('gen_ai.usage.input_tokens')).toBe(false);
     expect(isSecretKey('faultline.heartbeat.events_processed')).toBe(false);
     expect(isSecretKey('faultline.sandbox.termination_requested')).toBe(false);
+  });
+});
+
+describe('the secret shapes corpus', () => {
+  it.each(SECRET_SHAPES.map((s) => [s.name, s] as const))('removes a %s, as text and as an identifier', (_name, shape) => {
+    for (let i = 0; i < 20; i++) {
+      const sample = shape.make();
+      for (const out of [scrubSecrets(sample.text), scrubIdentifier(sample.text)]) {
+        for (const secret of sample.secrets) expect(out, sample.text).not.toContain(secret);
+        expect(out).toContain('[REDACTED');
+      }
+    }
+  });
+});
+
+describe('names', () => {
+  it.each([
+    ['dbPassword=s3cr3t-Value', 'dbPassword=[REDACTED]'],
+    ['DB_PASSWORD=s3cr3t-Value', 'DB_PASSWORD=[REDACTED]'],
+    ['db-password: s3cr3t-Value', 'db-password: [REDACTED]'],
+    ['clientSecret: abc', 'clientSecret: [REDACTED]'],
+    ['{"accessToken": "abc"}', '{"accessToken": "[REDACTED]"}'],
+    ["api_key => 'abc'", "api_key => '[REDACTED]'"],
+    ['X-Api-Key: abc', 'X-Api-Key: [REDACTED]'],
+    ['AccountKey=abc==;x=1', 'AccountKey=[REDACTED];x=1'],
+    ['pass=hunter', 'pass=[REDACTED]'],
+    ['Set-Cookie: id=1; HttpOnly', 'Set-Cookie: [REDACTED]'],
+  ])('%s', (text, expected) => {
+    expect(scrubSecrets(text)).toBe(expected);
+  });
+
+  it('leaves counters, ids, lengths and prose named like secrets alone', () => {
+    for (const text of [
+      'max_tokens=4096 input_tokens: 12 token_count=3',
+      'password_length=12 token_type=bearer accessKeyId=AKID',
+      'messaging.kafka.message.key=order-42 primary_key: id',
+      'the pass rate was 3 of 4; OAuth token has expired',
+      'Upgrade from the Basic plan',
+    ]) {
+      expect(scrubSecrets(text)).toBe(text);
+    }
+  });
+
+  it('splits camelCase, snake_case and kebab-case names into words', () => {
+    expect(nameWords('dbPassword')).toEqual(['db', 'password']);
+    expect(nameWords('DBPassword')).toEqual(['db', 'password']);
+    expect(nameWords('OPENAI_API_KEY')).toEqual(['openai', 'api', 'key']);
+    expect(nameWords('x-api-key')).toEqual(['x', 'api', 'key']);
+    expect(isSecretKey('app.clientSecret')).toBe(true);
+    expect(isSecretKey('messaging.kafka.message.key')).toBe(false);
+  });
+});
+
+describe('scrubIdentifier', () => {
+  it('gives the same secret the same tag and different secrets different tags', () => {
+    const a = `sess-${OPENAI_LEGACY_KEY}`;
+    const b = `sess-${OPENAI_PROJECT_KEY}`;
+    expect(scrubIdentifier(a)).toBe(scrubIdentifier(a));
+    expect(scrubIdentifier(a)).not.toBe(scrubIdentifier(b));
+    expect(scrubIdentifier(a)).toMatch(/^sess-\[REDACTED:[0-9a-f]{8}\]$/);
+    expect(scrubIdentifier('sess-42')).toBe('sess-42');
+  });
+
+  it('scrubs attribute keys so two secret keys stay two keys', () => {
+    const out = scrubAttributes({ [`k ${GITHUB_PAT}`]: 1, [`k ${OPENAI_LEGACY_KEY}`]: 2 });
+    expect(Object.keys(out)).toHaveLength(2);
+    expect(JSON.stringify(out)).not.toContain(GITHUB_PAT);
+  });
+});
+
+describe('cost', () => {
+  /** Best of three runs, in ms: the machine is shared, the minimum is what the code costs. */
+  function best(fn: () => unknown): number {
+    let min = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      fn();
+      min = Math.min(min, performance.now() - t);
+    }
+    return min;
+  }
+  const MB = 1 << 20;
+  const fill = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+  // The shapes that made the old scrubber quadratic, near misses of every rule, and each token
+  // rule's keyword repeated with and without its body characters.
+  const units = [
+    '.', '-', '+', 'a', 'a.', 'a-', '_', 'key', 'keykey=', 'password=', 'x_token: ', '"password": "', 'AAAAKey=',
+    'http://', 'a://b:', 'http://u:p@', 'https://user:pa', '-----BEGIN PRIVATE KEY-----', 'Bearer ', 'Basic ',
+    'ey-', 'eyA.', 'sk-', 'sk-a', 'ghp_', 'A1b/', '--password ',
+    ...TOKEN_RULES.flatMap((r) => r.keywords.map((k) => `${k}0A`)),
+  ];
+
+  it('grows linearly with the input for adversarial strings, and stays within a small multiple of a plain pass', () => {
+    // A plain pass: splitting a megabyte of ordinary prose into words with one regex.
+    const prose = fill('lorem ipsum dolor sit amet ', MB);
+    const tPlain = best(() => prose.match(/\S+/g));
+    const slow: string[] = [];
+    let worstRatio = 0;
+    let worstGrowth = 0;
+    const measure = (unit: string) => {
+      const quarter = fill(unit, MB / 4);
+      const large = fill(unit, MB);
+      scrubSecrets(quarter); // warm up
+      const tQuarter = best(() => scrubSecrets(quarter));
+      const tLarge = best(() => scrubSecrets(large));
+      // Below a plain pass's time, differences are GC and timer noise, not growth.
+      return { tLarge, growth: tLarge / Math.max(tQuarter * 4, tPlain), ratio: tLarge / Math.max(tPlain, 1) };
+    };
+    // Quadratic cost grows 4× more than linear from 256 KiB to 1 MiB and takes seconds at 1 MiB
+    // (the old scrubber: ~20 min); linear cost here is 1–15× the plain pass.
+    const tooSlow = (m: ReturnType<typeof measure>) => m.ratio > 40 || (m.growth > 3 && m.ratio > 10);
+    for (const unit of new Set(units)) {
+      let m = measure(unit);
+      if (tooSlow(m)) m = measure(unit); // a neighbour's burst on the shared machine, or us?
+      worstGrowth = Math.max(worstGrowth, m.growth);
+      worstRatio = Math.max(worstRatio, m.ratio);
+      if (tooSlow(m)) slow.push(`${JSON.stringify(unit)}: ${m.tLarge.toFixed(0)} ms/MiB, growth ×${m.growth.toFixed(1)} of linear, ×${m.ratio.toFixed(0)} plain`);
+    }
+    console.log(
+      `[figures] scrub adversarial: ${new Set(units).size} strings of 1 MiB, worst growth 256KiB→1MiB ×${worstGrowth.toFixed(2)} of linear, ` +
+        `worst ×${worstRatio.toFixed(1)} a plain pass (${tPlain.toFixed(1)} ms/MiB)`,
+    );
+    expect(slow).toEqual([]);
+  }, 120_000);
+
+  it('cuts a string longer than the cap, and says so', () => {
+    const out = scrubSecrets(`${'a'.repeat(MAX_SCRUB_CHARS)}${OPENAI_LEGACY_KEY}`);
+    expect(out.length).toBeLessThan(MAX_SCRUB_CHARS + 200);
+    expect(out).toMatch(/more characters cut/);
+    expect(out).not.toContain(OPENAI_LEGACY_KEY);
   });
 });

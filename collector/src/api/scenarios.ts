@@ -17,6 +17,8 @@ import {
   SCENARIOS,
   SESSION_STATES,
   getScenario,
+  scrubIdentifier,
+  scrubSecrets,
   type ScenarioCheckResult,
   type ScenarioLastRun,
   type ScenarioVariantResult,
@@ -94,7 +96,15 @@ export function scenarioRoutes({ store, events, config }: CollectorDeps): Hono {
   });
 
   app.post('/results', async (c) => {
-    const body = resultBody.parse(await c.req.json().catch(() => null));
+    const parsed = resultBody.parse(await c.req.json().catch(() => null));
+    // A runner's details quote errors, and errors can quote secrets: scrubbed like telemetry.
+    const body = {
+      ...parsed,
+      sessionId: parsed.sessionId === null ? null : scrubIdentifier(parsed.sessionId),
+      detail: scrubSecrets(parsed.detail),
+      checks: parsed.checks.map((k) => ({ ...k, name: scrubSecrets(k.name), detail: k.detail === undefined ? undefined : scrubSecrets(k.detail) })),
+      variants: parsed.variants.map((v) => ({ ...v, sessionId: scrubIdentifier(v.sessionId), detail: scrubSecrets(v.detail) })),
+    };
     const [row] = await db
       .insert(scenarioRuns)
       .values({

@@ -12,6 +12,7 @@ import { streamSSE } from 'hono/streaming';
 import type { StreamEvent } from '@faultline/schema';
 import type { CollectorDeps } from '../app.ts';
 import type { EventBus } from '../events.ts';
+import type { StreamTickets } from '../auth.ts';
 
 export const MAX_BEHIND = 1000;
 export const PING_MS = 15_000;
@@ -80,5 +81,15 @@ export function streamRoutes({ events }: CollectorDeps, options: { pingMs?: numb
       }
     }),
   );
+  return app;
+}
+
+/**
+ * POST /api/stream/tickets — a ticket for opening the stream with EventSource, which cannot
+ * send the Authorization header this call needs (see StreamTickets).
+ */
+export function streamTicketRoutes(tickets: StreamTickets): Hono {
+  const app = new Hono();
+  app.post('/', (c) => c.json(tickets.issue(), 201));
   return app;
 }

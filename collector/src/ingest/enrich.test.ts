@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scrubAttributes } from '@faultline/schema';
 import type { DecodedSpan } from '../otlp/types.ts';
-import { Scrubber, enrichSpan, enrichSpans } from './enrich.ts';
+import { Scrubber, enrichSpan, enrichSpans, enrichSpansYielding } from './enrich.ts';
 
 const attrs = {
   'session.id': 'sess-1',
@@ -49,5 +49,31 @@ describe('enrichSpans', () => {
     for (const e of together) {
       expect(JSON.stringify([e.attributes, e.events, e.statusMessage, e.error?.technicalMessage])).not.toMatch(/sk-abc|hunter2/);
     }
+  });
+});
+
+describe('enrichSpansYielding', () => {
+  it('gives the event loop back between spans, so a timer fires while megabytes of adversarial strings are scrubbed', async () => {
+    const MB = 1 << 20;
+    const units = ['x_token: ', 'a://b:', 'password=', 'keykey=', '"secret": "', 'Bearer '];
+    const spans = units.map((u, i) => {
+      const s = span(`00000000000000a${i}`, 'failed');
+      return { ...s, attributes: { ...s.attributes, 'app.blob': u.repeat(Math.ceil(MB / u.length)).slice(0, MB) } };
+    });
+    let last = performance.now();
+    let worstGap = 0;
+    const timer = setInterval(() => {
+      worstGap = Math.max(worstGap, performance.now() - last);
+      last = performance.now();
+    }, 1);
+    const started = performance.now();
+    const out = await enrichSpansYielding(spans, 10);
+    const total = performance.now() - started;
+    clearInterval(timer);
+    expect(out).toHaveLength(units.length);
+    expect(JSON.stringify(out.map((s) => s.attributes['app.blob']))).not.toMatch(/password=[^[]/);
+    console.log(`[figures] enrich 6 x 1 MiB adversarial: ${total.toFixed(0)} ms in all, longest stretch without yielding ${worstGap.toFixed(0)} ms`);
+    // One span (1 MiB) at a time: a fraction of the whole, and well under a second.
+    expect(worstGap).toBeLessThan(Math.max(500, total / 2));
   });
 });

@@ -16,6 +16,7 @@ import {
   REDACTED,
   renderUserMessage,
   scrubAttributes,
+  scrubIdentifier,
   scrubSecrets,
   truncateText,
   type CatalogEntry,
@@ -43,6 +44,8 @@ export interface EnrichedError {
 
 export interface EnrichedSpan {
   span: DecodedSpan;
+  /** The span's name, scrubbed, as stored (`span.name` is what arrived). */
+  name: string;
   sessionId: string | null;
   service: string;
   spanType: SpanType;
@@ -78,10 +81,10 @@ const num = (v: AttrValue | undefined): number | null => {
 const bool = (v: AttrValue | undefined): boolean | null =>
   typeof v === 'boolean' ? v : v === 'true' ? true : v === 'false' ? false : null;
 
-function sessionIdOf(attrs: Attributes, resource: Attributes): string | null {
+function sessionIdOf(attrs: Attributes, resource: Attributes, scrub: Scrubber): string | null {
   for (const key of SESSION_ID_ALIASES) {
     const v = attrs[key] ?? resource[key];
-    if (v !== undefined && v !== null && v !== '') return truncateText(String(v), 256);
+    if (v !== undefined && v !== null && v !== '') return truncateText(scrub.identifier(String(v)), 256);
   }
   return null;
 }
@@ -113,10 +116,11 @@ const httpStatusOrNull = (v: number | null | undefined): number | null =>
  * and was most of the enrichment cost; within a request the same values repeat on every span
  * (session id, agent, model, tenant tags, an exception message on the span and in its event), so
  * each distinct string is scrubbed once. The memo lives as long as the request's spans, so it is
- * bounded by the body size. Same result as scrubAttributes/scrubSecrets.
+ * bounded by the body size. Same result as scrubAttributes/scrubSecrets/scrubIdentifier.
  */
 export class Scrubber {
   private readonly texts = new Map<string, string>();
+  private readonly identifiers = new Map<string, string>();
   private readonly secretKeys = new Map<string, boolean>();
   private readonly shared = new WeakMap<Attributes, Attributes>();
 
@@ -139,18 +143,33 @@ export class Scrubber {
     return out;
   }
 
+  /** Ids and keys: a secret in them becomes a tag, so distinct ones stay distinct. */
+  identifier(s: string): string {
+    let out = this.identifiers.get(s);
+    if (out === undefined) {
+      out = scrubIdentifier(s);
+      this.identifiers.set(s, out);
+    }
+    return out;
+  }
+
+  textOrNull(s: string | null | undefined): string | null {
+    return s === null || s === undefined ? null : this.text(s);
+  }
+
   attributes(attrs: Attributes): Attributes {
     const out: Attributes = {};
-    for (const key in attrs) {
-      const value = attrs[key];
-      let secret = this.secretKeys.get(key);
+    for (const rawKey in attrs) {
+      const key = this.identifier(rawKey);
+      const value = attrs[rawKey];
+      let secret = this.secretKeys.get(rawKey);
       if (secret === undefined) {
-        secret = isSecretKey(key);
-        this.secretKeys.set(key, secret);
+        secret = isSecretKey(rawKey);
+        this.secretKeys.set(rawKey, secret);
       }
       if (secret && value !== null && value !== undefined && value !== '') out[key] = REDACTED;
       else if (typeof value === 'string') out[key] = this.text(value);
-      else if (value !== null && typeof value === 'object') out[key] = scrubAttributes({ [key]: value })[key] as AttrValue;
+      else if (value !== null && typeof value === 'object') out[key] = Object.values(scrubAttributes({ v: value }))[0] as AttrValue;
       else out[key] = value;
     }
     return out;
@@ -190,22 +209,25 @@ function enrichError(span: DecodedSpan, spanType: SpanType, provider: string | n
   const { code, rule } = explicit ? { code: explicit, rule: 'explicit-code' } : classify({ ...input, code: null });
   const entry = getCatalogEntry(code)!;
   // A foreign `error.type` (e.g. "java.net.SocketTimeoutException") is still worth keeping as the type.
-  const exceptionType = input.exceptionType ?? (input.code && !explicit ? input.code : null);
+  const rawType = input.exceptionType ?? (input.code && !explicit ? input.code : null);
+  const exceptionType = rawType ? truncateText(scrub.text(rawType), 256) : null;
   const technical = input.message ? truncateText(scrub.text(input.message), 4000) : null;
   const exception = [...span.events].reverse().find((e) => e.name === 'exception');
   const stack = str(exception?.attributes[ATTR.exceptionStacktrace]);
+  const explicitFingerprint = str(span.attributes[ATTR.errorFingerprint]);
   return {
     id: `${span.traceId}:${span.spanId}`,
     code,
     entry,
     message: renderUserMessage(entry, { provider, model }),
     technicalMessage: technical,
-    exceptionType: clip(exceptionType, 256),
+    exceptionType,
     stacktrace: stack ? truncateText(scrub.text(stack), 16_000) : null,
-    fingerprint: clip(str(span.attributes[ATTR.errorFingerprint]), 128) ?? fingerprint({ code, exceptionType, message: technical ?? '' }),
-    timeoutKind: clip(input.timeoutKind, 64) ?? entry.timeoutKind ?? null,
+    fingerprint:
+      clip(explicitFingerprint === null ? null : scrub.identifier(explicitFingerprint), 128) ?? fingerprint({ code, exceptionType, message: technical ?? '' }),
+    timeoutKind: clip(scrub.textOrNull(input.timeoutKind), 64) ?? entry.timeoutKind ?? null,
     upstreamStatus: httpStatusOrNull(input.httpStatus),
-    upstreamType: input.upstreamType ?? null,
+    upstreamType: scrub.textOrNull(input.upstreamType),
     rule,
   };
 }
@@ -216,11 +238,31 @@ export function enrichSpans(spans: DecodedSpan[]): EnrichedSpan[] {
   return spans.map((span) => enrichSpan(span, scrub));
 }
 
+/**
+ * enrichSpans for the ingest route: it yields to the event loop every `sliceMs`, so one large
+ * request (64 MiB of adversarial strings scrub in seconds, linear or not) cannot stall every
+ * other client, the API and /healthz. One span is the unit; a span's cost is bounded by its size.
+ */
+export async function enrichSpansYielding(spans: DecodedSpan[], sliceMs = 10): Promise<EnrichedSpan[]> {
+  const scrub = new Scrubber();
+  const out: EnrichedSpan[] = [];
+  let sliceStart = performance.now();
+  for (const span of spans) {
+    out.push(enrichSpan(span, scrub));
+    if (performance.now() - sliceStart > sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+  return out;
+}
+
 export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()): EnrichedSpan {
   const a = span.attributes;
   const spanType = spanTypeOf(span);
-  const provider = str(a[ATTR.genAiProvider]) ?? str(span.resource[ATTR.genAiProvider]);
-  const model = str(a[ATTR.genAiModel]);
+  // Every field that is stored or served is scrubbed, names and ids included.
+  const provider = scrub.textOrNull(str(a[ATTR.genAiProvider]) ?? str(span.resource[ATTR.genAiProvider]));
+  const model = scrub.textOrNull(str(a[ATTR.genAiModel]));
   const isError = span.statusCode === 2 || spanType === 'error';
   const stateValue = spanType === 'status' ? a[ATTR.sessionState] : undefined;
   const stuckAfter = num(a[ATTR.sessionStuckAfterMs]);
@@ -235,14 +277,15 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
   }
   return {
     span,
-    sessionId: sessionIdOf(a, span.resource),
-    service: clip(str(span.resource[ATTR.serviceName]), 256) ?? 'unknown_service',
+    name: scrub.text(span.name),
+    sessionId: sessionIdOf(a, span.resource, scrub),
+    service: clip(scrub.textOrNull(str(span.resource[ATTR.serviceName])), 256) ?? 'unknown_service',
     spanType,
     startUs: nsToUs(span.startTimeUnixNano),
     endUs: nsToUs(span.endTimeUnixNano),
     attributes: scrubbed,
     events: span.events.map((e) => ({
-      name: e.name,
+      name: scrub.text(e.name),
       timeUnixNano: e.timeUnixNano.toString(),
       attributes: scrub.attributes(e.attributes),
     })),
@@ -251,7 +294,7 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber()):
     stateMessage: spanType === 'status' ? str(scrubbed[ATTR.sessionStatusMessage]) : null,
     // An int4 column: a larger threshold means "practically never", kept as the largest one.
     stuckAfterMs: stuckAfter !== null && stuckAfter > 0 ? Math.min(Math.round(stuckAfter), INT4_MAX) : null,
-    agent: str(a[ATTR.genAiAgent]),
+    agent: scrub.textOrNull(str(a[ATTR.genAiAgent])),
     provider,
     model,
     outputText: str(scrubbed[ATTR.outputText]),

@@ -19,7 +19,7 @@ import {
 import { requireIngestKey } from '../auth.ts';
 import { FaultlineError } from '../errors.ts';
 import type { Config } from '../config.ts';
-import { enrichSpans } from './enrich.ts';
+import { enrichSpansYielding } from './enrich.ts';
 import { BackPressureError, type IngestPipeline } from './pipeline.ts';
 
 type Format = 'protobuf' | 'json';
@@ -72,7 +72,7 @@ export function ingestRoutes(config: Config, pipeline: IngestPipeline) {
       }
       let stored;
       try {
-        stored = await pipeline.submit(enrichSpans(spans));
+        stored = await pipeline.submit(await enrichSpansYielding(spans));
       } catch (err) {
         if (err instanceof BackPressureError) {
           return otlpAnswer(err.status, err.message, format, { 'retry-after': String(err.retryAfterSeconds) });

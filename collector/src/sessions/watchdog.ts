@@ -9,6 +9,7 @@ import type { Config } from '../config.ts';
 import type { Store } from '../store/db.ts';
 import { upsertGroups } from '../store/write-batch.ts';
 import type { EnrichedError } from '../ingest/enrich.ts';
+import { describeForLog } from '../errors.ts';
 
 // Silent: no span for the state's threshold (the per-session override beats the default).
 // Wall clock: still `running` long after it began, heartbeats or not.
@@ -115,7 +116,7 @@ export function startWatchdog(
           await onFlagged(flagged);
         }
       } catch (err) {
-        const msg = (err as Error).message;
+        const msg = describeForLog(err).split('\n')[0];
         if (msg !== lastFailure) console.error(`Stuck-session sweep failed (will retry every ${config.sweepIntervalMs} ms): ${msg}`);
         lastFailure = msg;
       } finally {

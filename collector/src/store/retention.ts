@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.ts';
 import type { SqlRunner } from './db.ts';
+import { describeForLog } from '../errors.ts';
 
 const CHUNK = 10_000;
 
@@ -35,7 +36,7 @@ export function startRetention(store: SqlRunner, config: Pick<Config, 'retention
       .then((n) => {
         counters.retentionDeleted += n;
       })
-      .catch((err) => console.error(`Retention sweep failed (next try in an hour): ${(err as Error).message}`))
+      .catch((err) => console.error(`Retention sweep failed (next try in an hour): ${describeForLog(err).split('\n')[0]}`))
       .finally(() => {
         running = null;
       });

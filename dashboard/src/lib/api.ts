@@ -213,6 +213,9 @@ export const api = {
   /** Runs one scenario (`{id}`) or all of them (`{}`); resolves when the collector has finished. */
   runScenarios: (id?: string) => request<ScenarioRunStatus>('/api/scenarios/run', { method: 'POST', body: id ? { id } : {} }),
   scenarioRunStatus: (signal?: AbortSignal) => request<ScenarioRunStatus>('/api/scenarios/run', { signal }),
+
+  /** A short-lived ticket for opening the live stream: EventSource cannot send the token header. */
+  streamTicket: () => request<{ ticket: string; expiresAt: string }>('/api/stream/tickets', { method: 'POST', body: {} }),
 };
 
 export function errorMessage(error: unknown): string {

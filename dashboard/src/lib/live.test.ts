@@ -66,14 +66,35 @@ describe('live', () => {
     expect(resync).toHaveBeenCalledTimes(2);
   });
 
-  it('passes the API token on the stream URL, and reconnects with a new one', () => {
+  it('opens the stream with a fresh ticket per connection, never with the token in the URL', async () => {
     setToken('t0k en');
-    const live = start();
-    expect(FakeEventSource.latest().url).toBe('/api/stream?token=t0k%20en');
-    setToken('next');
+    const tickets = ['tkt-1', 'tkt-2'];
+    const ticket = vi.fn(async () => tickets.shift()!);
+    const live = createLive({ EventSourceImpl: FakeEventSource as unknown as typeof EventSource, ticket });
+    live.start();
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(1));
+    expect(FakeEventSource.latest().url).toBe('/api/stream?ticket=tkt-1');
     live.restart();
+    await vi.waitFor(() => expect(FakeEventSource.all).toHaveLength(2));
     expect(FakeEventSource.all[0].closed).toBe(true);
-    expect(FakeEventSource.latest().url).toBe('/api/stream?token=next');
+    expect(FakeEventSource.latest().url).toBe('/api/stream?ticket=tkt-2');
+    for (const es of FakeEventSource.all) expect(es.url).not.toContain('t0k');
+    expect(ticket).toHaveBeenCalledTimes(2);
+    live.stop();
+  });
+
+  it('retries with backoff when no ticket can be had', async () => {
+    setToken('t0ken');
+    const ticket = vi.fn(async () => {
+      throw new Error('401');
+    });
+    const live = createLive({ EventSourceImpl: FakeEventSource as unknown as typeof EventSource, ticket, minDelayMs: 1000 });
+    live.start();
+    await vi.waitFor(() => expect(get(live.status)).toBe('reconnecting'));
+    expect(FakeEventSource.all).toHaveLength(0);
+    vi.advanceTimersByTime(1300);
+    await vi.waitFor(() => expect(ticket).toHaveBeenCalledTimes(2));
+    live.stop();
   });
 
   it('stops cleanly', () => {

@@ -2,10 +2,12 @@
  * Live updates over Server-Sent Events (GET /api/stream). One connection for the whole app;
  * views subscribe to the event types they care about. EventSource gives up for good on an
  * HTTP error (e.g. 401), so reconnection is ours: exponential backoff with jitter, capped.
+ * EventSource cannot send the Authorization header and the token never goes in a URL, so with
+ * a token each connection first asks for a short-lived, single-use stream ticket.
  */
 import { get, writable, type Readable } from 'svelte/store';
 import type { StreamEvent } from '@faultline/schema';
-import { token } from './api.ts';
+import { api, token } from './api.ts';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
 export type StreamType = StreamEvent['type'];
@@ -17,6 +19,8 @@ type Listener = (event: StreamEvent | { type: 'resync' }) => void;
 export interface LiveOptions {
   url?: string;
   EventSourceImpl?: typeof EventSource;
+  /** A stream ticket, fetched with the token (tests replace it). */
+  ticket?: () => Promise<string>;
   minDelayMs?: number;
   maxDelayMs?: number;
   /** Failed attempts in a row after which the header says "offline" rather than "reconnecting". */
@@ -47,6 +51,9 @@ export function createLive(options: LiveOptions = {}): Live {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let failures = 0;
   let running = false;
+  /** Bumped by every connect and close: a ticket that arrives for an older attempt is dropped. */
+  let attempt = 0;
+  const fetchTicket = options.ticket ?? (async () => (await api.streamTicket()).ticket);
 
   function emit(event: StreamEvent | { type: 'resync' }): void {
     if (event.type !== 'resync') lastEventAt.set(Date.now());
@@ -80,9 +87,23 @@ export function createLive(options: LiveOptions = {}): Live {
       status.set('offline');
       return;
     }
-    const bearer = get(token);
-    const target = bearer ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(bearer)}` : url;
     status.set(failures === 0 ? 'connecting' : failures >= offlineAfter ? 'offline' : 'reconnecting');
+    const mine = ++attempt;
+    if (get(token) === null) {
+      open(Impl, url);
+      return;
+    }
+    fetchTicket().then(
+      (ticket) => {
+        if (running && mine === attempt) open(Impl, `${url}${url.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(ticket)}`);
+      },
+      () => {
+        if (running && mine === attempt) scheduleReconnect();
+      },
+    );
+  }
+
+  function open(Impl: typeof EventSource, target: string): void {
     const es = new Impl(target);
     source = es;
     es.onopen = () => {
@@ -113,6 +134,7 @@ export function createLive(options: LiveOptions = {}): Live {
   }
 
   function close(): void {
+    attempt += 1;
     if (timer) clearTimeout(timer);
     timer = null;
     source?.close();
