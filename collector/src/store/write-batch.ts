@@ -291,8 +291,12 @@ async function insertSpans(tx: TransactionRunner, rows: EnrichedSpan[]): Promise
   return rows.filter((s) => fresh.has(spanKey(s)));
 }
 
-/** Insert error occurrences; returns those that were new. */
+/**
+ * Insert error occurrences; returns those that were new. Their spans were new, so COPY straight in
+ * nearly always works (measured on PGlite: ~2 instead of ~3 ms of CPU per 1k spans).
+ */
 async function insertErrors(tx: TransactionRunner, errorSpans: EnrichedSpan[]): Promise<EnrichedSpan[]> {
+  if (await copyStraightIn(tx, 'errors', ERROR_COLUMNS, copyText(ERROR_COLUMNS, errorSpans))) return errorSpans;
   const ids = new Set((await tx.query<{ id: string }>(INSERT_ERRORS, unnestParams(ERROR_COLUMNS, errorSpans))).map((r) => r.id));
   return ids.size === errorSpans.length ? errorSpans : errorSpans.filter((s) => ids.has(s.error!.id));
 }
