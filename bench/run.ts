@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- suite…] [--flags]`: the numbers of DESIGN §8, measured side by side in one
- * run on this machine. Suites: ingest, sdk, queries, stuck, bundle, scrub (default: all). Prints a table
+ * run on this machine. Suites: ingest, sdk, queries, stuck, bundle, scrub, classifier (default: all). Prints a table
  * and writes bench/results/latest.json (figures under stable keys; a partial run keeps the other
  * suites' last figures and says when each suite ran).
  *
@@ -20,8 +20,9 @@ import { runQueries } from './suites/queries.ts';
 import { runStuck } from './suites/stuck.ts';
 import { runBundle } from './suites/bundle.ts';
 import { runScrub } from './suites/scrub.ts';
+import { runClassifier } from './suites/classifier.ts';
 
-const SUITES = ['ingest', 'sdk', 'queries', 'stuck', 'bundle', 'scrub'] as const;
+const SUITES = ['ingest', 'sdk', 'queries', 'stuck', 'bundle', 'scrub', 'classifier'] as const;
 type Suite = (typeof SUITES)[number];
 
 const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
       else if (suite === 'queries') await runQueries(report, { quick });
       else if (suite === 'stuck') await runStuck(report, { quick });
       else if (suite === 'scrub') await runScrub(report, { quick });
+      else if (suite === 'classifier') await runClassifier(report, { quick });
       else await runBundle(report);
       ran[suite] = new Date(started).toISOString();
     } catch (err) {

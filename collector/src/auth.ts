@@ -17,6 +17,17 @@ export function bearer(header: string | undefined): string | null {
   return m ? m[1].trim() : null;
 }
 
+/**
+ * Why an ingest request may not come in, or null when it may: `Authorization: Bearer <key>` or
+ * `x-faultline-key: <key>` (HTTP headers or gRPC metadata), one of FAULTLINE_INGEST_KEYS.
+ */
+export function ingestKeyProblem(keys: string[], authorization: string | undefined, faultlineKey: string | undefined): string | null {
+  if (keys.length === 0) return null;
+  const given = bearer(authorization) ?? faultlineKey ?? null;
+  if (given && keys.some((k) => safeEqual(k, given))) return null;
+  return given ? 'The ingest key is not valid for this collector.' : 'This collector requires an ingest key: send Authorization: Bearer <key> or x-faultline-key.';
+}
+
 /** Whether the request carries one of the ingest keys. */
 export function hasIngestKey(c: Context, keys: string[]): boolean {
   const given = bearer(c.req.header('authorization')) ?? c.req.header('x-faultline-key') ?? null;
@@ -26,15 +37,8 @@ export function hasIngestKey(c: Context, keys: string[]): boolean {
 /** `Authorization: Bearer <key>` or `x-faultline-key: <key>`, one of FAULTLINE_INGEST_KEYS. */
 export function requireIngestKey(keys: string[]): MiddlewareHandler {
   return async (c, next) => {
-    if (keys.length === 0) return next();
-    const given = bearer(c.req.header('authorization')) ?? c.req.header('x-faultline-key') ?? null;
-    if (!given || !keys.some((k) => safeEqual(k, given))) {
-      throw new FaultlineError(
-        'unauthorized',
-        401,
-        given ? 'The ingest key is not valid for this collector.' : 'This collector requires an ingest key: send Authorization: Bearer <key> or x-faultline-key.',
-      );
-    }
+    const problem = ingestKeyProblem(keys, c.req.header('authorization'), c.req.header('x-faultline-key'));
+    if (problem !== null) throw new FaultlineError('unauthorized', 401, problem);
     return next();
   };
 }

@@ -29,4 +29,19 @@ describe('configuration from the environment', () => {
   it('rejects short secrets', () => {
     expect(() => loadConfig({ FAULTLINE_API_TOKEN: 'short' })).toThrow(/FAULTLINE_API_TOKEN: must be at least 16 characters/);
   });
+
+  it('serves OTLP/gRPC on 4317 by default, on any free port when PORT is 0, and not at all when off', () => {
+    expect(loadConfig({}).grpcPort).toBe(4317);
+    expect(loadConfig({ PORT: '0' }).grpcPort).toBe(0);
+    expect(loadConfig({ PORT: '0', FAULTLINE_GRPC_PORT: '4327' }).grpcPort).toBe(4327);
+    expect(loadConfig({ FAULTLINE_GRPC_PORT: 'off' }).grpcPort).toBeNull();
+    expect(() => loadConfig({ FAULTLINE_GRPC_PORT: 'grpc' })).toThrow(/FAULTLINE_GRPC_PORT: must be a port number \(0 for any free port\) or "off" \(got "grpc"\)/);
+    expect(() => loadConfig({ FAULTLINE_GRPC_PORT: '70000' })).toThrow(/FAULTLINE_GRPC_PORT/);
+  });
+
+  it('keeps prompt text out of storage unless FAULTLINE_STORE_PROMPTS is set', () => {
+    expect(loadConfig({}).storePrompts).toBe(false);
+    expect(loadConfig({ FAULTLINE_STORE_PROMPTS: '1' }).storePrompts).toBe(true);
+    expect(() => loadConfig({ FAULTLINE_STORE_PROMPTS: 'maybe' })).toThrow(/FAULTLINE_STORE_PROMPTS: must be 1 or 0/);
+  });
 });

@@ -5,7 +5,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RUNNING_WALLCLOCK_MS, DEFAULT_STUCK_THRESHOLDS_MS } from '@faultline/schema';
+import { BUILTIN_CODES, type CodeBook, type OperatorRules } from '@faultline/schema/operator-rules';
 import { StartupError } from './errors.ts';
+import { loadOperatorRules } from './rules-file.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -19,6 +21,19 @@ const positiveInt = (min: number, max: number) =>
 const flag = z
   .enum(['0', '1', 'true', 'false', 'yes', 'no', ''], { error: 'must be 1 or 0 (true/false)' })
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const grpcPort = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    if (/^(off|none|false)$/i.test(v)) return null;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n > 65535) {
+      ctx.addIssue({ code: 'custom', message: 'must be a port number (0 for any free port) or "off"' });
+      return z.NEVER;
+    }
+    return n;
+  });
 
 const keyList = z
   .string()
@@ -40,6 +55,9 @@ const originList = list.pipe(
 
 const envSchema = z.object({
   PORT: positiveInt(0, 65535).default(4318),
+  // OTLP/gRPC: Claude Code's quick start and Gemini CLI send here by default. Unset: 4317, or any
+  // free port when PORT is 0 (so test and embedded collectors never fight over 4317).
+  FAULTLINE_GRPC_PORT: grpcPort.optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
     .string()
@@ -72,10 +90,16 @@ const envSchema = z.object({
   // Write transactions in flight at once on Postgres (a backend each): while one commits, the next
   // batch is already loading. Default 2 (docs/performance.md); PGlite always runs one at a time.
   FAULTLINE_WRITERS: positiveInt(1, 16).default(2),
+  // Operator classification rules (JSON or YAML), evaluated before the built-in ones.
+  FAULTLINE_RULES: z.string().min(1).optional(),
+  // Prompt text in spans and log events is replaced by a marker unless the operator opts in.
+  FAULTLINE_STORE_PROMPTS: flag.default(false),
 });
 
 export interface Config {
   port: number;
+  /** OTLP/gRPC port; null when turned off. */
+  grpcPort: number | null;
   host: string;
   databaseUrl: string | null;
   dataDir: string;
@@ -93,6 +117,9 @@ export interface Config {
   maxQueuedSpans: number;
   maxBatchSpans: number;
   writers: number;
+  /** Operator rules and codes from FAULTLINE_RULES; null when unset. */
+  rules: OperatorRules | null;
+  storePrompts: boolean;
 }
 
 /** Parse the environment. Throws StartupError naming each bad variable. */
@@ -107,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   const config: Config = {
     port: e.PORT,
+    grpcPort: e.FAULTLINE_GRPC_PORT !== undefined ? e.FAULTLINE_GRPC_PORT : e.PORT === 0 ? 0 : 4317,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL ?? null,
     dataDir: path.resolve(e.FAULTLINE_DATA_DIR),
@@ -128,6 +156,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxQueuedSpans: e.FAULTLINE_MAX_QUEUED_SPANS,
     maxBatchSpans: e.FAULTLINE_MAX_BATCH_SPANS,
     writers: e.FAULTLINE_WRITERS,
+    rules: e.FAULTLINE_RULES === undefined ? null : loadOperatorRules(e.FAULTLINE_RULES),
+    storePrompts: e.FAULTLINE_STORE_PROMPTS,
   };
   if (!isLoopback(config.host) && !config.allowInsecure && (config.ingestKeys.length === 0 || !config.apiToken)) {
     throw new StartupError(
@@ -142,7 +172,15 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith('127.');
 }
 
-/** A config for tests and embedding: defaults plus overrides, no environment read. */
+/** The deployment's catalog: built-in codes plus the operator's own from FAULTLINE_RULES. */
+export function codesOf(config: Pick<Config, 'rules'>): CodeBook {
+  return config.rules?.codes ?? BUILTIN_CODES;
+}
+
+/**
+ * A config for tests and embedding: defaults plus overrides, no environment read. gRPC is off
+ * unless asked for (`grpcPort: 0`): parallel test collectors must not compete for 4317.
+ */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({}), ...overrides };
+  return { ...loadConfig({}), grpcPort: null, ...overrides };
 }

@@ -26,6 +26,8 @@ export function registerMetrics(app: Hono, deps: CollectorDeps): void {
       { name: 'faultline_spans_accepted_total', type: 'counter', help: 'Spans stored (new, not duplicates).', value: s.spansAccepted },
       { name: 'faultline_spans_duplicate_total', type: 'counter', help: 'Spans received again and ignored (idempotent ingest).', value: s.spansDuplicate },
       { name: 'faultline_spans_rejected_total', type: 'counter', help: 'Spans rejected at decode (reported to clients as partial success).', value: rejected },
+      { name: 'faultline_log_records_received_total', type: 'counter', help: 'OTLP log records received (stored as session events and error occurrences).', value: s.logRecordsReceived },
+      { name: 'faultline_metric_points_refused_total', type: 'counter', help: 'OTLP metric data points answered with partial success: Faultline stores no metrics.', value: s.metricPointsRefused },
       { name: 'faultline_ingest_queue_depth', type: 'gauge', help: 'Spans accepted over HTTP and waiting for the database.', value: s.queueDepth },
       { name: 'faultline_write_batches_total', type: 'counter', help: 'Write transactions committed.', value: s.batchesWritten },
       { name: 'faultline_write_failures_total', type: 'counter', help: 'Write transactions that failed (answered 503).', value: s.writeFailures },

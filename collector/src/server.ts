@@ -1,13 +1,15 @@
 /**
- * Wires storage, the ingest pipeline, the watchdog and the app, and serves it. Used by `npm start`
- * (main.ts), by tests (port 0) and by scripts that embed a collector.
+ * Wires storage, the ingest pipeline, the watchdog and the app, and serves it over HTTP and, unless
+ * FAULTLINE_GRPC_PORT is off, OTLP/gRPC. Used by `npm start` (main.ts), by tests (port 0) and by
+ * scripts that embed a collector.
  */
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import type { Config } from './config.ts';
+import { codesOf, type Config } from './config.ts';
 import { createApp, type CollectorDeps } from './app.ts';
 import { EventBus } from './events.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
+import { startGrpcServer, type GrpcServer } from './ingest/grpc.ts';
 import { openStore, type Store } from './store/db.ts';
 import { startWatchdog } from './sessions/watchdog.ts';
 import { loadErrorsByIds, loadSessionsByIds } from './sessions/rows.ts';
@@ -17,6 +19,8 @@ import type { BatchWriteResult } from './store/write-batch.ts';
 export interface RunningCollector {
   url: string;
   port: number;
+  /** OTLP/gRPC port, null when gRPC is off. */
+  grpcPort: number | null;
   deps: CollectorDeps;
   close(): Promise<void>;
 }
@@ -28,7 +32,7 @@ export function buildCollector(config: Config, store: Store): { deps: CollectorD
   const publishWritten = async (result: BatchWriteResult) => {
     if (events.size === 0) return;
     const errorIds = result.newErrors.map((s) => s.error!.id);
-    for (const error of await loadErrorsByIds(store.db, errorIds)) events.publish({ type: 'error', error });
+    for (const error of await loadErrorsByIds(store.db, errorIds, codesOf(config))) events.publish({ type: 'error', error });
     for (const session of await loadSessionsByIds(store.db, result.sessionIds)) events.publish({ type: 'session', session });
   };
   // PGlite executes one transaction at a time: more writers would only queue inside it.
@@ -64,18 +68,32 @@ export async function startCollector(config: Config, options: { store?: Store } 
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const closeHttp = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+  let grpcServer: GrpcServer | null = null;
+  if (config.grpcPort !== null) {
+    try {
+      grpcServer = await startGrpcServer(config, deps.pipeline, config.grpcPort);
+    } catch (err) {
+      await closeHttp();
+      await stop();
+      await store.close();
+      throw err;
+    }
+  }
   let closing: Promise<void> | null = null;
   return {
     url: `http://${host}:${port}`,
     port,
+    grpcPort: grpcServer?.port ?? null,
     deps,
     close() {
       closing ??= (async () => {
         // Stop accepting, finish queued writes, then close the database.
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        });
+        await Promise.all([closeHttp(), grpcServer?.close()]);
         await stop();
         await store.close();
       })();

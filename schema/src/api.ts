@@ -57,9 +57,19 @@ export interface ErrorOccurrence {
   upstreamType: string | null;
   retryable: Retryable;
   attributes: Record<string, unknown>;
+  /** Why this code: the classifier rule that decided and the signal it used; null for occurrences stored before it was recorded. */
+  classification: ErrorClassification | null;
 }
 
-export type TimelineKind = 'status' | 'heartbeat' | 'turn' | 'tool' | 'error' | 'span';
+export interface ErrorClassification {
+  /** e.g. `temporal-timeout-text`, `http-status`, `operator:acme-portal`, `watchdog`. */
+  rule: string;
+  /** e.g. `message~"activity StartToClose timeout"`. */
+  signal: string | null;
+}
+
+/** `log`: an OpenTelemetry log event (an agent CLI's prompt, API request, tool result, …). */
+export type TimelineKind = 'status' | 'heartbeat' | 'turn' | 'tool' | 'error' | 'span' | 'log';
 
 export interface TimelineItem {
   kind: TimelineKind;

@@ -6,6 +6,7 @@ import {
   getCatalogEntry,
   isCatalogCode,
   NOT_SURFACED_CODE,
+  PROVIDER_UNKNOWN_CODE,
   renderUserMessage,
   STUCK_CODE,
   UNKNOWN_CODE,
@@ -55,9 +56,11 @@ describe('catalog against failure-taxonomy §3', () => {
     expect(entry!.httpStatus).toBe(row.http);
   });
 
-  it('holds no code the taxonomy does not document', () => {
+  it('holds no code the taxonomy does not document, besides the ones added since for a reason', () => {
     const documented = new Set(rows.map((row) => row.code));
-    expect(CATALOG.map((entry) => entry.code).filter((code) => !documented.has(code))).toEqual([]);
+    // The neutral unknown code: the taxonomy's only unknown code blamed the provider (issue 11).
+    const addedSince = [UNKNOWN_CODE];
+    expect(CATALOG.map((entry) => entry.code).filter((code) => !documented.has(code))).toEqual(addedSince);
   });
 });
 
@@ -94,7 +97,8 @@ describe('catalog shape', () => {
   });
 
   it('exports the special codes as catalog codes', () => {
-    expect(getCatalogEntry(UNKNOWN_CODE)!.category).toBe('provider');
+    expect(getCatalogEntry(UNKNOWN_CODE)!.category).toBe('worker');
+    expect(getCatalogEntry(PROVIDER_UNKNOWN_CODE)!.category).toBe('provider');
     expect(getCatalogEntry(STUCK_CODE)!.category).toBe('session');
     expect(getCatalogEntry(NOT_SURFACED_CODE)!.category).toBe('delivery');
   });
@@ -157,7 +161,12 @@ describe('user messages', () => {
     expect(text.length).toBeLessThan(200);
   });
 
-  it('renders the unknown message for a code it does not know', () => {
-    expect(renderUserMessage('AGT-NOPE', { provider: 'openai' })).toBe('Something went wrong while talking to OpenAI.');
+  it('renders the neutral unknown message for a code it does not know: it never blames the provider', () => {
+    expect(renderUserMessage('AGT-NOPE', { provider: 'openai' })).toBe('Something went wrong while the agent was working.');
+  });
+
+  it('names no AI provider in the neutral unknown code’s words', () => {
+    const entry = getCatalogEntry(UNKNOWN_CODE)!;
+    for (const field of ['title', 'userMessage', 'supportNote'] as const) expect(entry[field]).not.toMatch(/provider|AI service|\{/i);
   });
 });

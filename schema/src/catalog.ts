@@ -8,8 +8,13 @@
 import type { CatalogEntry } from './catalog-types.ts';
 import { truncateText } from './text.ts';
 
-/** What the classifier returns when nothing matched. */
-export const UNKNOWN_CODE = 'AGT-PROVIDER-UNKNOWN';
+/**
+ * What the classifier returns when nothing matched and nothing shows a provider was called: a
+ * neutral code, so a runtime's own bug or database error is never blamed on a provider.
+ */
+export const UNKNOWN_CODE = 'AGT-WORKER-UNKNOWN';
+/** The unknown code for a failure demonstrably from a provider call (GenAI span, provider host, SDK type or text). */
+export const PROVIDER_UNKNOWN_CODE = 'AGT-PROVIDER-UNKNOWN';
 /** What the collector's watchdog records for a session that stopped making progress. */
 export const STUCK_CODE = 'AGT-SESSION-STUCK';
 /** What the collector records when a failure never reached the user (taxonomy §4 invariant 2). */
@@ -184,14 +189,15 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
   {
     code: 'AGT-PROVIDER-UNKNOWN',
     category: 'provider',
-    title: 'Unrecognised error',
+    title: 'Unrecognised error from the AI provider',
     userMessage: 'Something went wrong while talking to {provider}.',
     supportNote:
-      'Tell the customer something unexpected went wrong and we are looking into it; one retry is reasonable. Send the session to engineering with the technical details.',
-    operatorHint: 'Inspect the raw error and add a classifier rule so the next one gets a precise code.',
+      'Tell the customer the AI service answered with an error we do not recognise yet and we are looking into it; one retry is reasonable. Send the session to engineering with the technical details.',
+    operatorHint:
+      'The failure came from a model call (see the classification signal) but matched no rule: inspect the raw error and add an operator rule (FAULTLINE_RULES) or a classifier rule.',
     retryable: 'once',
     httpStatus: 500,
-    source: 'openclaw unknown/unclassified/refusal; t3 runtime.error class=unknown; nothing matched',
+    source: 'openclaw unknown/unclassified/refusal; t3 runtime.error class=unknown; nothing matched but a provider call is in evidence',
   },
 
   // ── timeout ──────────────────────────────────────────────────────────────────────────────
@@ -378,6 +384,19 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     retryable: 'no',
     httpStatus: 500,
     source: 'stigmer "Execution failed: …"; Temporal ApplicationFailure',
+  },
+  {
+    code: 'AGT-WORKER-UNKNOWN',
+    category: 'worker',
+    title: 'Unrecognised error',
+    userMessage: 'Something went wrong while the agent was working.',
+    supportNote:
+      'Tell the customer something unexpected went wrong and we are looking into it; nothing they did caused it and one retry is reasonable. Send the session to engineering with the technical details.',
+    operatorHint:
+      'Nothing in the error points at a provider, sandbox, CLI or tool: read the raw error and the classification signal (a runtime bug, a database error, a network failure to a non-provider peer, or the app’s own 5xx), and add an operator rule (FAULTLINE_RULES) if it deserves its own code.',
+    retryable: 'once',
+    httpStatus: 500,
+    source: 'neutral unknown: no rule matched and no provider call is in evidence (TypeError in the runtime, database errors, the app’s own HTTP 500)',
   },
   {
     code: 'AGT-WORKER-LOCAL-COORDINATION',
@@ -609,7 +628,7 @@ export function isCatalogCode(code: unknown): code is string {
  * Display names for `gen_ai.provider.name` values of the OpenTelemetry GenAI conventions;
  * anything else is shown as sent.
  */
-const PROVIDER_NAMES: Record<string, string> = {
+export const PROVIDER_NAMES: Readonly<Record<string, string>> = {
   anthropic: 'Anthropic',
   openai: 'OpenAI',
   'azure.ai.openai': 'Azure OpenAI',

@@ -35,10 +35,36 @@ export interface ClassifierInput {
   operation?: string | null;
   /** Whether the span is a tool span (tool failures get tool codes). */
   isTool?: boolean | null;
+
+  // What a plain OpenTelemetry producer sends besides the exception. All optional and additive.
+  /** Span name: names the layer for known instrumentations (Temporal `RunActivity:…`, GenAI `chat …`, MCP `tools/call …`). */
+  spanName?: string | null;
+  /** `server` marks the app's own response: its HTTP status is not an upstream provider's. */
+  spanKind?: SpanKindName | null;
+  /** Instrumentation scope name (e.g. `@temporalio/interceptor-activity`). */
+  scope?: string | null;
+  /** `service.name`, for operator rules. */
+  service?: string | null;
+  /** `rpc.grpc.status_code`. */
+  grpcStatus?: number | null;
+  /** `rpc.service`, e.g. `temporal.api.workflowservice.v1.WorkflowService`. */
+  rpcService?: string | null;
+  /** The GenAI provider of this span (`gen_ai.provider.name`, `gen_ai.system`, `ai.model.provider`). */
+  providerName?: string | null;
+  /** `gen_ai.operation.name`: `chat`, `generate_content`, … mark a call to a model. */
+  genAiOperation?: string | null;
+  /** The peer the span talked to (`server.address`, or the host of `url.full`). */
+  serverAddress?: string | null;
+  /** The span's attributes as sent, for operator rules that match on attributes. */
+  attributes?: Readonly<Record<string, unknown>> | null;
 }
+
+export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
 
 export interface Classification {
   code: string;
-  /** Which rule matched, for debugging and tests (e.g. "temporal-timeout", "billing-text"). */
+  /** Which rule matched (e.g. "temporal-timeout", "billing-text"); stored with every occurrence. */
   rule: string;
+  /** The input the rule used, in words an operator can check, e.g. `exception.type="TimeoutFailure"`. */
+  signal?: string | null;
 }

@@ -1,4 +1,5 @@
 export * from './attributes.ts';
+export * from './log-events.ts';
 export * from './states.ts';
 export * from './catalog-types.ts';
 export * from './classifier-types.ts';
@@ -9,3 +10,5 @@ export * from './fingerprint.ts';
 export * from './scrub.ts';
 export * from './scenarios.ts';
 export * from './text.ts';
+export * from './exception-type.ts';
+export * from './classifier-input.ts';

@@ -6,7 +6,8 @@
 import * as schema from '@faultline/schema';
 import type { CatalogEntry, Category, ClassifierInput, Retryable } from '@faultline/schema';
 
-const FALLBACK_UNKNOWN_CODE = 'AGT-PROVIDER-UNKNOWN';
+/** The neutral unknown code: with no evidence, no provider is named in the words a user reads. */
+const FALLBACK_UNKNOWN_CODE = 'AGT-WORKER-UNKNOWN';
 
 export function unknownCode(): string {
   return typeof schema.UNKNOWN_CODE === 'string' ? schema.UNKNOWN_CODE : FALLBACK_UNKNOWN_CODE;
@@ -37,7 +38,7 @@ export function classifierInputFrom(error: unknown): ClassifierInput {
   }
 }
 
-export function classifyInput(input: ClassifierInput): { code: string; rule: string } {
+export function classifyInput(input: ClassifierInput): { code: string; rule: string; signal?: string | null } {
   try {
     const result = schema.classify(input);
     if (result && typeof result.code === 'string') return result;
@@ -57,7 +58,7 @@ export interface Words {
 const GENERIC_WORDS: Words = {
   title: 'Something went wrong',
   message: 'Something went wrong while the agent was working.',
-  category: 'provider',
+  category: 'worker',
   retryable: 'once',
 };
 

@@ -155,9 +155,23 @@ describe('fail() classifies realistic errors', () => {
     expect(span.attributes[ATTR.errorType]).toBe('AGT-SESSION-TURN-START-FAILED');
   });
 
-  it('something unrecognisable becomes the unknown code, never a throw', () => {
+  it('something unrecognisable becomes the neutral unknown code, never a throw', () => {
     const { payload } = failOnce({ weird: true, toString: undefined });
-    expect(payload.code).toBe('AGT-PROVIDER-UNKNOWN');
+    expect(payload.code).toBe('AGT-WORKER-UNKNOWN');
+  });
+
+  it('the runtime’s own TypeError names no provider in the payload, even in a session with one', () => {
+    const { faultline } = memoryFaultline();
+    const session = faultline.startSession({ agent: 'coder', provider: 'anthropic', model: 'claude-sonnet-4-5' });
+    const payload = session.fail(new TypeError("Cannot read properties of undefined (reading 'content')"));
+    expect(payload).toMatchObject({ code: 'AGT-WORKER-UNKNOWN', message: 'Something went wrong while the agent was working.' });
+    expect(JSON.stringify(payload)).not.toMatch(/anthropic|provider/i);
+  });
+
+  it('records the classifier’s rule and signal on the error span, so the collector can show why', () => {
+    const { span } = failOnce(Object.assign(new Error('Your credit balance is too low to access the Anthropic API.'), { status: 400 }));
+    expect(span.attributes[ATTR.classifierRule]).toBe('billing-text');
+    expect(span.attributes[ATTR.classifierSignal]).toBe('message~"credit balance is too low"');
   });
 
   it('a withTimeout expiry carries its kind and code (cli_exec)', async () => {

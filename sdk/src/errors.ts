@@ -153,7 +153,7 @@ export function describeError(
       isTool: extra.isTool,
     }),
   };
-  const { code, rule } = classifyInput(input);
+  const { code, rule, signal } = classifyInput(input);
   const provider = context.provider ?? extra.provider;
   const model = context.model ?? extra.model;
   const words = wordsFor(code, { provider, model });
@@ -169,7 +169,8 @@ export function describeError(
     [ATTR.errorCategory]: words.category,
     [ATTR.errorRetryable]: words.retryable,
     [ATTR.errorUserMessage]: words.message,
-    'faultline.classifier.rule': rule,
+    [ATTR.classifierRule]: rule,
+    [ATTR.classifierSignal]: signal ? truncate(scrub(signal), MAX_MESSAGE) : undefined,
     [ATTR.httpStatus]: input.httpStatus ?? undefined,
     [ATTR.upstreamType]: input.upstreamType ?? undefined,
     [ATTR.upstreamCode]: input.upstreamCode ?? undefined,

@@ -11,6 +11,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR } from '@faultline/schema';
 import { resolveConfig } from './config.ts';
 import type { FaultlineOptions, ResolvedConfig } from './config.ts';
+import { unknownCode } from './catalog.ts';
 import { clientErrorFrom, describeError } from './errors.ts';
 import type { ClientError } from './errors.ts';
 import { createDebugLog, emptyStats, internalError } from './guard.ts';
@@ -127,7 +128,7 @@ export class Faultline {
     } catch (internal) {
       internalError(this.guard, 'toClientError', internal);
       return {
-        code: 'AGT-PROVIDER-UNKNOWN',
+        code: unknownCode(),
         title: 'Something went wrong',
         message: 'Something went wrong while the agent was working.',
         retryable: 'once',

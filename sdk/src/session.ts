@@ -12,6 +12,7 @@ import type { Attributes, AttributeValue, Context, HrTime, Span, Tracer } from '
 import { hrTime, hrTimeToMilliseconds, millisToHrTime } from '@opentelemetry/core';
 import { ATTR, SPAN, canBeStuck, canTransition } from '@faultline/schema';
 import type { SessionState } from '@faultline/schema';
+import { unknownCode } from './catalog.ts';
 import { clientErrorFrom, describeError } from './errors.ts';
 import type { ClientError, DescribedError, FailContext } from './errors.ts';
 import type { Guard } from './guard.ts';
@@ -453,7 +454,7 @@ export class Session {
 
   private fallbackPayload(code?: string): ClientError {
     return {
-      code: code ?? 'AGT-PROVIDER-UNKNOWN',
+      code: code ?? unknownCode(),
       title: 'Something went wrong',
       message: 'Something went wrong while the agent was working.',
       retryable: 'once',

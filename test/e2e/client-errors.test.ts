@@ -55,7 +55,8 @@ const ROWS: Row[] = [
   { code: 'AGT-PROVIDER-SESSION-EXPIRED', via: 'turn', make: () => err('Error', 'No conversation found with session ID: 3f2a9c1e-8b7d-4e0f-9a6b-1c2d3e4f5a6b') },
   { code: 'AGT-PROVIDER-EMPTY-RESPONSE', via: 'turn', make: () => err('FailoverError', 'LLM returned an empty response', { reason: 'empty_response', provider: 'anthropic' }) },
   { code: 'AGT-PROVIDER-FAILOVER-EXHAUSTED', via: 'turn', make: () => err('Error', 'All models failed (2): anthropic/claude-sonnet-4-5: 429 rate limited (rate_limit) | openai/gpt-5: 503 (overloaded)') },
-  { code: 'AGT-PROVIDER-UNKNOWN', via: 'turn', make: () => err('Error', 'stop_reason=refusal with no content blocks') },
+  // openclaw raises FailoverError only for provider calls; "refusal" has no code of its own yet.
+  { code: 'AGT-PROVIDER-UNKNOWN', via: 'turn', make: () => err('FailoverError', 'LLM request failed (refusal)', { reason: 'refusal', provider: 'anthropic' }) },
   { code: 'AGT-TIMEOUT-SCHEDULE-TO-START', via: 'fail', make: () => temporalTimeout('SCHEDULE_TO_START') },
   { code: 'AGT-TIMEOUT-HEARTBEAT', via: 'fail', make: () => temporalTimeout('HEARTBEAT') },
   { code: 'AGT-TIMEOUT-START-TO-CLOSE', via: 'fail', make: () => temporalTimeout('START_TO_CLOSE') },
@@ -70,6 +71,8 @@ const ROWS: Row[] = [
   { code: 'AGT-WORKER-STARTUP-FAILED', via: 'fail', make: () => err('Error', "ModuleNotFoundError: No module named 'agent_runtime'") },
   { code: 'AGT-WORKER-INIT-FAILED', via: 'fail', make: () => err('Error', 'System error: could not load the agent configuration for agent ag-42') },
   { code: 'AGT-WORKER-EXECUTION-FAILED', via: 'fail', make: () => err('ApplicationFailure', 'Execution failed: KeyError: path', { type: 'ExecutionError', nonRetryable: true }) },
+  // The runtime's own bug: neutral words, no provider named, even in a session that has one.
+  { code: 'AGT-WORKER-UNKNOWN', via: 'turn', make: () => new TypeError("Cannot read properties of undefined (reading 'content')") },
   { code: 'AGT-WORKER-LOCAL-COORDINATION', via: 'fail', make: () => err('SessionWriteLockTimeoutError', 'session file locked by pid 4242 for 30000 ms') },
   { code: 'AGT-SESSION-TURN-START-FAILED', via: 'fail', make: () => err('Error', 'provider.turn.start.failed: sendTurn failed for thread th-7') },
   { code: 'AGT-SESSION-PROVIDER-MISMATCH', via: 'fail', make: () => err('Error', "Thread th-7 is bound to driver 'codex'; cannot switch models to claude-sonnet-4-5") },
@@ -147,5 +150,7 @@ describe.each(STORAGES)('toClientError for every taxonomy failure on $name', (st
     expect(stored.errorCount).toBe(1);
     expect(stored.state).toBe('error');
     expect(stored.statusMessage).toBe(payload.message);
+    // Only a provider code may name the provider.
+    if (entry.category !== 'provider') expect(payload.message).not.toContain('Anthropic');
   });
 });

@@ -52,7 +52,8 @@ export async function startCollectorProcess(env: Record<string, string>, options
   const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '', HOST: '127.0.0.1', PORT: String(port), ...env },
+    // gRPC on any free port: concurrent runs and restarted collectors must not fight over 4317.
+    env: { ...process.env, DATABASE_URL: '', HOST: '127.0.0.1', PORT: String(port), FAULTLINE_GRPC_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -5,8 +5,9 @@
 import { Hono } from 'hono';
 import { and, desc, eq, gte, isNotNull, sql } from 'drizzle-orm';
 import { errors } from '@faultline/schema/db';
-import { CATALOG, getCatalogEntry, type CatalogEntry, type CodeWithStats, type ErrorGroup, type Session } from '@faultline/schema';
+import type { CatalogEntry, CodeWithStats, ErrorGroup, Session } from '@faultline/schema';
 import type { CollectorDeps } from '../app.ts';
+import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { loadSessionsByIds } from '../sessions/rows.ts';
 import { listGroups } from './errors.ts';
@@ -56,18 +57,19 @@ const isoOrNull = (v: string | Date | null) => (v === null ? null : new Date(v).
 export function codeRoutes({ store, config }: CollectorDeps): Hono {
   const app = new Hono();
   const db = store.db;
+  const codes = codesOf(config);
   // The retention sweep runs hourly; counting from the cutoff keeps answers right in between.
   const since = () => new Date(Date.now() - config.retentionDays * 86_400_000);
 
   app.get('/', async (c) => {
     const rows = await db.select(statsColumns).from(errors).where(gte(errors.at, since())).groupBy(errors.code);
     const byCode = new Map(rows.map((r) => [r.code, { count: r.count, sessions: r.sessions, lastSeen: isoOrNull(r.lastSeen) }]));
-    return c.json(CATALOG.map((e) => withStats(e, byCode.get(e.code))));
+    return c.json(codes.entries.map((e) => withStats(e, byCode.get(e.code))));
   });
 
   app.get('/:code', async (c) => {
     const asked = c.req.param('code');
-    const entry = getCatalogEntry(asked.toUpperCase());
+    const entry = codes.get(asked.toUpperCase());
     if (!entry) {
       throw new FaultlineError(
         'not_found',
@@ -92,7 +94,7 @@ export function codeRoutes({ store, config }: CollectorDeps): Hono {
     const detail: CodeDetail = {
       ...withStats(entry, stats && { count: stats.count, sessions: stats.sessions, lastSeen: isoOrNull(stats.lastSeen) }),
       recentSessions: ids.map((id) => byId.get(id)).filter((s): s is Session => s !== undefined),
-      groups: await listGroups(db, { code: entry.code, limit: 100 }),
+      groups: await listGroups(db, { code: entry.code, limit: 100 }, codes),
     };
     return c.json(detail);
   });

@@ -6,8 +6,10 @@ import { Hono } from 'hono';
 import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { errorGroups, errors } from '@faultline/schema/db';
-import { CATEGORIES, getCatalogEntry, type Category, type ErrorGroup, type ErrorOccurrence, type Page } from '@faultline/schema';
+import { CATEGORIES, type Category, type ErrorGroup, type ErrorOccurrence, type Page } from '@faultline/schema';
+import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { CollectorDeps } from '../app.ts';
+import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { errorFromRow } from '../sessions/rows.ts';
 import type { Db } from '../store/db.ts';
@@ -44,12 +46,12 @@ const groupColumns = {
   sessions: sql<number>`(select count(distinct e.session_id)::int from errors e where e.fingerprint = error_groups.fingerprint)`,
 };
 
-function groupFromRow(r: typeof errorGroups.$inferSelect & { sessions: number }): ErrorGroup {
+function groupFromRow(r: typeof errorGroups.$inferSelect & { sessions: number }, codes: CodeBook): ErrorGroup {
   return {
     fingerprint: r.fingerprint,
     code: r.code,
     category: r.category as Category,
-    title: getCatalogEntry(r.code)?.title ?? r.code,
+    title: codes.get(r.code)?.title ?? r.code,
     exceptionType: r.exceptionType,
     sampleMessage: r.sampleMessage,
     firstSeen: r.firstSeen.toISOString(),
@@ -61,7 +63,11 @@ function groupFromRow(r: typeof errorGroups.$inferSelect & { sessions: number })
 }
 
 /** Groups most recently seen first. */
-export async function listGroups(db: Db, f: { code?: string; status?: GroupStatus; limit: number }): Promise<ErrorGroup[]> {
+export async function listGroups(
+  db: Db,
+  f: { code?: string; status?: GroupStatus; limit: number },
+  codes: CodeBook = BUILTIN_CODES,
+): Promise<ErrorGroup[]> {
   const where: SQL[] = [];
   if (f.code) where.push(eq(errorGroups.code, f.code));
   if (f.status) where.push(eq(errorGroups.status, f.status));
@@ -71,12 +77,13 @@ export async function listGroups(db: Db, f: { code?: string; status?: GroupStatu
     .where(and(...where))
     .orderBy(desc(errorGroups.lastSeen), desc(errorGroups.fingerprint))
     .limit(f.limit);
-  return rows.map(groupFromRow);
+  return rows.map((r) => groupFromRow(r, codes));
 }
 
-export function errorRoutes({ store }: CollectorDeps): Hono {
+export function errorRoutes({ store, config }: CollectorDeps): Hono {
   const app = new Hono();
   const db = store.db;
+  const codes = codesOf(config);
 
   app.get('/errors', async (c) => {
     const p = parseQuery(errorsQuery, c.req.query());
@@ -93,13 +100,13 @@ export function errorRoutes({ store }: CollectorDeps): Hono {
       .where(and(...where))
       .orderBy(desc(errors.at), desc(errors.id))
       .limit(p.limit + 1);
-    const page: Page<ErrorOccurrence> = pageOf(rows, p.limit, errorFromRow, (r) => ({ t: r.cursorTime, id: r.id }));
+    const page: Page<ErrorOccurrence> = pageOf(rows, p.limit, (r) => errorFromRow(r, codes), (r) => ({ t: r.cursorTime, id: r.id }));
     return c.json(page);
   });
 
   app.get('/groups', async (c) => {
     const p = parseQuery(groupsQuery, c.req.query());
-    return c.json(await listGroups(db, p));
+    return c.json(await listGroups(db, p, codes));
   });
 
   app.patch('/groups/:fingerprint', async (c) => {
@@ -110,7 +117,7 @@ export function errorRoutes({ store }: CollectorDeps): Hono {
       throw new FaultlineError('not_found', 404, `No error group with fingerprint ${JSON.stringify(fingerprint)}; GET /api/groups lists them.`);
     }
     const [row] = await db.select(groupColumns).from(errorGroups).where(eq(errorGroups.fingerprint, fingerprint));
-    return c.json(groupFromRow(row));
+    return c.json(groupFromRow(row, codes));
   });
 
   return app;

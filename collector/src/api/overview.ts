@@ -8,8 +8,9 @@ import { Hono } from 'hono';
 import { and, count, desc, eq, gte, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { errors, sessions } from '@faultline/schema/db';
-import { CATEGORIES, getCatalogEntry, type Category, type Overview, type OverviewBucket } from '@faultline/schema';
+import { CATEGORIES, type Category, type Overview, type OverviewBucket } from '@faultline/schema';
 import type { CollectorDeps } from '../app.ts';
+import { codesOf } from '../config.ts';
 import { WINDOWS, parseQuery, windowParam } from './params.ts';
 import { timeoutStats } from './timeouts.ts';
 import { failedSession } from '../sessions/rows.ts';
@@ -18,7 +19,8 @@ const ACTIVE_STATES = ['starting', 'running', 'retrying', 'waiting_input'];
 
 const overviewQuery = z.object({ window: windowParam });
 
-export function overviewRoutes({ store }: CollectorDeps): Hono {
+export function overviewRoutes({ store, config }: CollectorDeps): Hono {
+  const codes = codesOf(config);
   const app = new Hono();
   const db = store.db;
 
@@ -73,7 +75,7 @@ export function overviewRoutes({ store }: CollectorDeps): Hono {
       sessions: { total, active, failed, stuck },
       errors: errorCount,
       topCodes: top.map((t) => {
-        return { code: t.code, title: getCatalogEntry(t.code)?.title ?? t.code, category: t.category as Category, count: Number(t.count) };
+        return { code: t.code, title: codes.get(t.code)?.title ?? t.code, category: t.category as Category, count: Number(t.count) };
       }),
       timeouts,
       series,

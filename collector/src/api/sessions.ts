@@ -10,7 +10,6 @@ import { errors, sessions, spans } from '@faultline/schema/db';
 import {
   ATTR,
   SESSION_STATES,
-  getCatalogEntry,
   type ErrorOccurrence,
   type LatestOutput,
   type Page,
@@ -20,7 +19,9 @@ import {
   type TimelineItem,
   type TimelineKind,
 } from '@faultline/schema';
+import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { CollectorDeps } from '../app.ts';
+import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { errorFromRow, failedSession, loadErrorsByIds, notFailedSession, sessionFromRow } from '../sessions/rows.ts';
 import type { Db } from '../store/db.ts';
@@ -31,11 +32,11 @@ export const TIMELINE_MAX = 2000;
 
 const TRACE_ID = /^[0-9a-f]{32}$/i;
 
-const listQuery = z.object({
+const listQuery = (codes: CodeBook) => z.object({
   state: z.enum(SESSION_STATES, { error: `must be one of ${SESSION_STATES.join(', ')}` }).optional(),
   stuck: trueFlag.optional(),
   failed: trueFlag.optional(),
-  code: textParam(64).refine((c) => c === undefined || getCatalogEntry(c.toUpperCase()) !== undefined, {
+  code: textParam(64).refine((c) => c === undefined || codes.get(c.toUpperCase()) !== undefined, {
     error: 'is not a code in the catalog (GET /api/codes lists them)',
   }),
   service: textParam(256),
@@ -58,12 +59,14 @@ export async function findSession(db: Db, id: string) {
   return row;
 }
 
-export function sessionRoutes({ store }: CollectorDeps): Hono {
+export function sessionRoutes({ store, config }: CollectorDeps): Hono {
+  const codes = codesOf(config);
+  const query = listQuery(codes);
   const app = new Hono();
   const db = store.db;
 
   app.get('/', async (c) => {
-    const p = parseQuery(listQuery, c.req.query());
+    const p = parseQuery(query, c.req.query());
     const where: (SQL | undefined)[] = [];
     if (p.state) where.push(eq(sessions.state, p.state));
     if (p.failed === true) where.push(failedSession);
@@ -103,7 +106,7 @@ export function sessionRoutes({ store }: CollectorDeps): Hono {
   app.get('/:id', async (c) => {
     const id = c.req.param('id');
     const session = sessionFromRow(await findSession(db, id));
-    return c.json({ session, timeline: await loadTimeline(db, id) } satisfies SessionDetail);
+    return c.json({ session, timeline: await loadTimeline(db, id, codes) } satisfies SessionDetail);
   });
 
   app.get('/:id/latest', async (c) => {
@@ -116,7 +119,7 @@ export function sessionRoutes({ store }: CollectorDeps): Hono {
     let latest: LatestOutput;
     // On a tie the error wins: an orchestrator must not read stale output as success.
     if (err && (!outputAt || err.at.getTime() >= outputAt.getTime())) {
-      const error = errorFromRow(err);
+      const error = errorFromRow(err, codes);
       latest = { sessionId: id, kind: 'error', at: error.at, text: error.message, error, state };
     } else if (outputAt) {
       latest = { sessionId: id, kind: 'output', at: outputAt.toISOString(), text: row.latestOutput, error: null, state };
@@ -132,7 +135,7 @@ export function sessionRoutes({ store }: CollectorDeps): Hono {
 const LIFTED = new Set<string>([ATTR.sessionId, ATTR.sessionState, ATTR.sessionStatusMessage]);
 
 /** The session's spans (and watchdog occurrences, which have no span) in time order, newest TIMELINE_MAX. */
-export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineItem[]> {
+export async function loadTimeline(db: Db, sessionId: string, codes: CodeBook = BUILTIN_CODES): Promise<TimelineItem[]> {
   const rows = await db
     .select({
       traceId: spans.traceId,
@@ -153,7 +156,7 @@ export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineI
     .limit(TIMELINE_MAX);
   rows.reverse();
   const occurrences = new Map<string, ErrorOccurrence>();
-  for (const e of await loadErrorsByIds(db, rows.filter((r) => r.errorCode !== null).map((r) => `${r.traceId}:${r.spanId}`))) {
+  for (const e of await loadErrorsByIds(db, rows.filter((r) => r.errorCode !== null).map((r) => `${r.traceId}:${r.spanId}`), codes)) {
     occurrences.set(e.id, e);
   }
   const stalls = await db
@@ -198,7 +201,7 @@ export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineI
         ...base,
         kind: 'error',
         code: error?.code ?? r.errorCode,
-        message: error?.message ?? getCatalogEntry(r.errorCode)?.userMessage ?? null,
+        message: error?.message ?? codes.get(r.errorCode)?.userMessage ?? null,
         details: { ...details, spanType: r.spanType },
         ...(error ? { error } : {}),
       };
@@ -207,7 +210,7 @@ export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineI
     return { ...base, kind: r.spanType as TimelineKind, code: r.errorCode, message: r.statusMessage, details };
   });
   for (const s of stalls) {
-    const error = errorFromRow(s);
+    const error = errorFromRow(s, codes);
     items.push({
       kind: 'error',
       at: error.at,
@@ -227,6 +230,12 @@ export async function loadTimeline(db: Db, sessionId: string): Promise<TimelineI
   // where it happened (its occurrence time, the failed span's end), not where its turn or tool
   // began: otherwise a failed turn reads as before the `error` status the SDK emitted first.
   const when = (i: TimelineItem) => (i.kind === 'error' ? (i.error?.at ?? i.endAt ?? i.at) : i.at);
-  items.sort((x, y) => (when(x) < when(y) ? -1 : when(x) > when(y) ? 1 : 0));
+  // Log events stamped in the same millisecond keep their producer's order where it says one
+  // (Claude Code's `event.sequence`).
+  const sequence = (i: TimelineItem) => {
+    const n = (i.error?.attributes ?? i.details)['event.sequence'];
+    return typeof n === 'number' ? n : 0;
+  };
+  items.sort((x, y) => (when(x) < when(y) ? -1 : when(x) > when(y) ? 1 : sequence(x) - sequence(y)));
   return items.length > TIMELINE_MAX ? items.slice(items.length - TIMELINE_MAX) : items;
 }

@@ -16,6 +16,10 @@ export interface PipelineStats {
   spansRejected: number;
   /** Spans the database refused as data (not an outage); answered as rejected in partial success. */
   spansUnstorable: number;
+  /** OTLP log records received (each becomes a span row, counted above as well). */
+  logRecordsReceived: number;
+  /** Metric data points answered with partial success: Faultline stores no metrics. */
+  metricPointsRefused: number;
   batchesWritten: number;
   /** Write transactions begun, committed or not (bisection of a data error included). */
   transactions: number;
@@ -78,8 +82,8 @@ export interface PipelineOptions {
 
 export class IngestPipeline {
   readonly stats: PipelineStats = {
-    spansAccepted: 0, spansDuplicate: 0, spansRejected: 0, spansUnstorable: 0, batchesWritten: 0, transactions: 0, writeFailures: 0,
-    queueDepth: 0, lastWriteMs: 0, writeMsTotal: 0,
+    spansAccepted: 0, spansDuplicate: 0, spansRejected: 0, spansUnstorable: 0, logRecordsReceived: 0, metricPointsRefused: 0, batchesWritten: 0,
+    transactions: 0, writeFailures: 0, queueDepth: 0, lastWriteMs: 0, writeMsTotal: 0,
   };
   private queue: Pending[] = [];
   private queued = 0;

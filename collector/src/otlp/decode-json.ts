@@ -20,10 +20,10 @@ import type { AttrValue, Attributes, DecodedEvent, DecodeResult } from './types.
  * a bad id only rejects its span.
  */
 
-type Json = unknown;
-type JsonObject = Record<string, Json>;
+export type Json = unknown;
+export type JsonObject = Record<string, Json>;
 
-class ShapeError extends Error {}
+export class ShapeError extends Error {}
 
 const SPAN_KINDS: Record<string, number> = {
   SPAN_KIND_UNSPECIFIED: 0,
@@ -57,7 +57,8 @@ function storableJsonText(text: string): string {
   return out;
 }
 
-export function decodeJsonTraceRequest(body: Uint8Array): DecodeResult {
+/** The body as a JSON object, or the 400 answer saying why it is not one. */
+export function parseJsonBody(body: Uint8Array, message: string): JsonObject {
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   let text = buf.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -68,19 +69,29 @@ export function decodeJsonTraceRequest(body: Uint8Array): DecodeResult {
     throw new OtlpDecodeError(`json: body is not valid JSON (${(err as Error).message})`, { cause: err, context: { format: 'json' } });
   }
   if (!isObject(doc)) {
-    throw new OtlpDecodeError(`json: top level must be an ExportTraceServiceRequest object, got ${typeName(doc)}`, {
+    throw new OtlpDecodeError(`json: top level must be an ${message} object, got ${typeName(doc)}`, {
       context: { format: 'json' },
     });
   }
-  const where = newPosition();
-  const result: DecodeResult = { spans: [], rejected: [] };
+  return doc;
+}
+
+/** Runs a reader, turning a ShapeError into the 400 answer naming where the document broke. */
+export function readJsonShape<T>(where: Position, read: () => T): T {
   try {
-    readRequest(doc, where, result);
+    return read();
   } catch (err) {
     if (!(err instanceof ShapeError)) throw err;
     const at = describePosition(where);
     throw new OtlpDecodeError(`json: ${at}: ${err.message}`, { cause: err, context: { format: 'json', at } });
   }
+}
+
+export function decodeJsonTraceRequest(body: Uint8Array): DecodeResult {
+  const doc = parseJsonBody(body, 'ExportTraceServiceRequest');
+  const where = newPosition();
+  const result: DecodeResult = { spans: [], rejected: [] };
+  readJsonShape(where, () => readRequest(doc, where, result));
   return result;
 }
 
@@ -162,7 +173,7 @@ function readSpan(span: JsonObject, where: Position, result: DecodeResult, resou
   if (result.spans.length > before) result.spans[before].scopeName = scopeName;
 }
 
-function readAttributes(list: Json[], target: Attributes, depth: number): void {
+export function readAttributes(list: Json[], target: Attributes, depth: number): void {
   for (let i = 0; i < list.length; i++) {
     const kv = object(list[i], 'attributes[]');
     if (!kv) continue;
@@ -170,7 +181,7 @@ function readAttributes(list: Json[], target: Attributes, depth: number): void {
   }
 }
 
-function anyValue(v: Json, depth: number): AttrValue {
+export function anyValue(v: Json, depth: number): AttrValue {
   if (depth > MAX_ANY_VALUE_DEPTH) throw new ShapeError(`attribute value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`);
   const o = object(v, 'value');
   if (!o) return null;
@@ -207,39 +218,39 @@ function anyValue(v: Json, depth: number): AttrValue {
 
 // ---- typed field readers ------------------------------------------------------------------
 
-function pick(o: JsonObject, camel: string, snake: string): Json {
+export function pick(o: JsonObject, camel: string, snake: string): Json {
   const v = o[camel];
   return v === undefined ? o[snake] : v;
 }
 
-function isObject(v: Json): v is JsonObject {
+export function isObject(v: Json): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function typeName(v: Json): string {
+export function typeName(v: Json): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /** proto3 JSON: null means "not set". */
-function object(v: Json, field: string): JsonObject | undefined {
+export function object(v: Json, field: string): JsonObject | undefined {
   if (v == null) return undefined;
   if (!isObject(v)) throw new ShapeError(`${field} must be an object, got ${typeName(v)}`);
   return v;
 }
 
-function array(v: Json, field: string): Json[] {
+export function array(v: Json, field: string): Json[] {
   if (v == null) return [];
   if (!Array.isArray(v)) throw new ShapeError(`${field} must be an array, got ${typeName(v)}`);
   return v;
 }
 
-function string(v: Json, field: string): string {
+export function string(v: Json, field: string): string {
   if (v == null) return '';
   if (typeof v !== 'string') throw new ShapeError(`${field} must be a string, got ${typeName(v)}`);
   return v;
 }
 
-function enumValue(v: Json, field: string, names: Record<string, number>): number {
+export function enumValue(v: Json, field: string, names: Record<string, number>): number {
   if (v == null) return 0;
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   if (typeof v === 'string' && Object.hasOwn(names, v)) return names[v];
@@ -247,7 +258,7 @@ function enumValue(v: Json, field: string, names: Record<string, number>): numbe
 }
 
 /** fixed64 nanoseconds: decimal string (the OTLP form) or a JSON number. */
-function timestamp(v: Json, field: string): bigint {
+export function timestamp(v: Json, field: string): bigint {
   if (v == null) return 0n;
   if (typeof v === 'string' && UNSIGNED.test(v)) {
     const n = BigInt(v);
@@ -282,7 +293,7 @@ function double(v: Json): number | string {
 }
 
 /** Hex per OTLP (any case); base64 of the right size is tolerated for senders using plain proto3 JSON. */
-function id(v: Json, field: string, bytes: number): { hex: string; problem: string | null } {
+export function id(v: Json, field: string, bytes: number): { hex: string; problem: string | null } {
   if (v == null || v === '') return { hex: '', problem: null };
   if (typeof v !== 'string') throw new ShapeError(`${field} must be a hex string, got ${typeName(v)}`);
   if (v.length === bytes * 2 && HEX.test(v)) return { hex: v.toLowerCase(), problem: null };

@@ -8,6 +8,7 @@ import {
   newPosition,
   setAttribute,
   type Position,
+  type PositionLabels,
 } from './shared.ts';
 import type { AttrValue, Attributes, DecodedEvent, DecodeResult } from './types.ts';
 
@@ -22,47 +23,56 @@ import type { AttrValue, Attributes, DecodedEvent, DecodeResult } from './types.
  * guard the sub-message, not just the whole buffer.
  */
 
-type Reader = protobuf.Reader;
+export type Reader = protobuf.Reader;
 /** Node's Buffer has these native slicers (protobufjs uses utf8Slice too); `toString` adds argument parsing per call. */
-type NodeBuffer = Buffer & { utf8Slice(start: number, end: number): string; hexSlice(start: number, end: number): string };
+export type NodeBuffer = Buffer & { utf8Slice(start: number, end: number): string; hexSlice(start: number, end: number): string };
 
-const VARINT = 0;
-const I64 = 1;
-const LEN = 2;
+export const VARINT = 0;
+export const I64 = 1;
+export const LEN = 2;
 const START_GROUP = 3;
 const END_GROUP = 4;
-const I32 = 5;
+export const I32 = 5;
 const WIRE_TYPE_NAMES = ['varint', 'fixed64', 'length-delimited', 'start-group', 'end-group', 'fixed32', 'invalid(6)', 'invalid(7)'];
 
 /** A wire-level fault; its message is completed with the position when it reaches the top. */
-class WireError extends Error {}
+export class WireError extends Error {}
 
-interface State {
+/** What every OTLP message reader needs: the bounded reader and where it is, for error messages. */
+export interface WireState {
   r: Reader;
   view: DataView;
   where: Position;
+}
+
+interface State extends WireState {
   result: DecodeResult;
 }
 
-export function decodeProtobufTraceRequest(body: Uint8Array): DecodeResult {
+/** A reader over `body` (no copy), positioned at the request's start. */
+export function wireState(body: Uint8Array, labels?: PositionLabels): WireState {
   // A Buffer view (no copy) lets protobufjs decode strings with Node's native utf8Slice.
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const state: State = {
-    r: protobuf.Reader.create(buf),
-    view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
-    where: newPosition(),
-    result: { spans: [], rejected: [] },
-  };
+  return { r: protobuf.Reader.create(buf), view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), where: newPosition(labels) };
+}
+
+/** Turns what a reader threw into the 400 answer naming where the payload broke. */
+export function wireFailure(err: unknown, s: WireState): OtlpDecodeError {
+  if (err instanceof OtlpDecodeError) return err;
+  // protobufjs throws RangeError/Error for truncated varints and reads past the end
+  const detail = err instanceof Error ? err.message : String(err);
+  return new OtlpDecodeError(`protobuf: ${describePosition(s.where)}: ${detail} (at byte ${s.r.pos} of ${s.r.buf.length})`, {
+    cause: err,
+    context: { format: 'protobuf', at: describePosition(s.where), byteOffset: s.r.pos },
+  });
+}
+
+export function decodeProtobufTraceRequest(body: Uint8Array): DecodeResult {
+  const state: State = { ...wireState(body), result: { spans: [], rejected: [] } };
   try {
     readRequest(state);
   } catch (err) {
-    if (err instanceof OtlpDecodeError) throw err;
-    // protobufjs throws RangeError/Error for truncated varints and reads past the end
-    const detail = err instanceof Error ? err.message : String(err);
-    throw new OtlpDecodeError(`protobuf: ${describePosition(state.where)}: ${detail} (at byte ${state.r.pos} of ${buf.length})`, {
-      cause: err,
-      context: { format: 'protobuf', at: describePosition(state.where), byteOffset: state.r.pos },
-    });
+    throw wireFailure(err, state);
   }
   return state.result;
 }
@@ -109,7 +119,7 @@ function readResourceSpans(s: State): void {
   r.len = outer;
 }
 
-function readResource(s: State, resource: Attributes): void {
+export function readResource(s: WireState, resource: Attributes): void {
   const r = s.r;
   const outer = enter(r);
   while (r.pos < r.len) {
@@ -154,7 +164,7 @@ function readScopeSpans(s: State, resource: Attributes): void {
   for (let i = first; i < spans.length; i++) spans[i].scopeName = name;
 }
 
-function readScopeName(s: State, current: string): string {
+export function readScopeName(s: WireState, current: string): string {
   const r = s.r;
   const outer = enter(r);
   let name = current;
@@ -322,7 +332,7 @@ function readEvent(s: State): DecodedEvent {
 }
 
 /** KeyValue message → one entry of `target`. */
-function readKeyValue(s: State, target: Attributes, depth: number): void {
+export function readKeyValue(s: WireState, target: Attributes, depth: number): void {
   const r = s.r;
   const outer = enter(r);
   let key = '';
@@ -342,7 +352,7 @@ function readKeyValue(s: State, target: Attributes, depth: number): void {
   setAttribute(target, key, value);
 }
 
-function readAnyValue(s: State, depth: number): AttrValue {
+export function readAnyValue(s: WireState, depth: number): AttrValue {
   if (depth > MAX_ANY_VALUE_DEPTH) throw new WireError(`attribute value nested deeper than ${MAX_ANY_VALUE_DEPTH} levels`);
   const r = s.r;
   const outer = enter(r);
@@ -423,14 +433,14 @@ function int64Value(low: number, high: number): number | string {
 
 // ---- wire helpers -------------------------------------------------------------------------
 
-function readTag(r: Reader): number {
+export function readTag(r: Reader): number {
   const tag = r.uint32();
   if (tag >>> 3 === 0) throw new WireError(`invalid field number 0 (tag byte 0x${tag.toString(16)})`);
   return tag;
 }
 
 /** Reads a length prefix and checks it against what is left of the enclosing message. */
-function readLength(r: Reader): number {
+export function readLength(r: Reader): number {
   const n = r.uint32();
   const remaining = r.len - r.pos;
   if (n > remaining) throw new WireError(`length ${n} exceeds remaining ${remaining} bytes`);
@@ -438,14 +448,14 @@ function readLength(r: Reader): number {
 }
 
 /** Reads a sub-message's length and narrows the reader to it; returns the outer limit to restore. */
-function enter(r: Reader): number {
+export function enter(r: Reader): number {
   const n = readLength(r);
   const outer = r.len;
   r.len = r.pos + n;
   return outer;
 }
 
-function readString(r: Reader): string {
+export function readString(r: Reader): string {
   const n = readLength(r);
   const start = r.pos;
   r.pos += n;
@@ -455,7 +465,7 @@ function readString(r: Reader): string {
   return s.includes('\0') ? s.replaceAll('\0', '') : s;
 }
 
-function readFixed64(s: State): bigint {
+export function readFixed64(s: WireState): bigint {
   const r = s.r;
   if (r.len - r.pos < 8) throw new WireError(`fixed64 needs 8 bytes, ${r.len - r.pos} remain`);
   const v = s.view.getBigUint64(r.pos, true);
@@ -463,7 +473,7 @@ function readFixed64(s: State): bigint {
   return v;
 }
 
-function expectWireType(tag: number, expected: number, field: string): void {
+export function expectWireType(tag: number, expected: number, field: string): void {
   const actual = tag & 7;
   if (actual !== expected) {
     throw new WireError(`${field} has wire type ${WIRE_TYPE_NAMES[actual]}, expected ${WIRE_TYPE_NAMES[expected]}`);
@@ -471,7 +481,7 @@ function expectWireType(tag: number, expected: number, field: string): void {
 }
 
 /** Skips an unknown field by its wire type (groups included), so newer senders stay readable. */
-function skipField(r: Reader, tag: number, depth: number): void {
+export function skipField(r: Reader, tag: number, depth: number): void {
   const wireType = tag & 7;
   switch (wireType) {
     case VARINT:
@@ -510,11 +520,11 @@ function skipField(r: Reader, tag: number, depth: number): void {
   }
 }
 
-function isAllZero(buf: Uint8Array, start: number, n: number): boolean {
+export function isAllZero(buf: Uint8Array, start: number, n: number): boolean {
   for (let i = start; i < start + n; i++) if (buf[i] !== 0) return false;
   return true;
 }
 
-function hex(buf: NodeBuffer, start: number, n: number): string {
+export function hex(buf: NodeBuffer, start: number, n: number): string {
   return buf.hexSlice(start, start + n);
 }

@@ -1,6 +1,8 @@
 import { decodeJsonTraceRequest } from './decode-json.ts';
+import { decodeJsonLogsRequest } from './decode-logs-json.ts';
+import { decodeProtobufLogsRequest } from './decode-logs-protobuf.ts';
 import { decodeProtobufTraceRequest } from './decode-protobuf.ts';
-import type { DecodeResult } from './types.ts';
+import type { DecodeResult, LogDecodeResult } from './types.ts';
 
 export type OtlpFormat = 'protobuf' | 'json';
 
@@ -13,4 +15,9 @@ export type OtlpFormat = 'protobuf' | 'json';
  */
 export function decodeTraceRequest(body: Uint8Array, format: OtlpFormat): DecodeResult {
   return format === 'protobuf' ? decodeProtobufTraceRequest(body) : decodeJsonTraceRequest(body);
+}
+
+/** The same for an ExportLogsServiceRequest: records, and the ones refused for bad ids. */
+export function decodeLogsRequest(body: Uint8Array, format: OtlpFormat): LogDecodeResult {
+  return format === 'protobuf' ? decodeProtobufLogsRequest(body) : decodeJsonLogsRequest(body);
 }

@@ -21,19 +21,22 @@ export function contentTypeFor(format: OtlpFormat): string {
   return format === 'protobuf' ? PROTOBUF_CONTENT_TYPE : JSON_CONTENT_TYPE;
 }
 
+/** partial_success's count field in OTLP-JSON, per signal (the protobuf field number is 1 for all). */
+export type RejectedKey = 'rejectedSpans' | 'rejectedLogRecords' | 'rejectedDataPoints';
+
 /**
- * ExportTraceServiceResponse. Full success leaves partial_success unset (empty protobuf body,
- * `{}` in JSON); rejected spans or a warning message fill partial_success{rejected_spans = 1,
- * error_message = 2} — an answer the client must not retry.
+ * Export{Trace,Logs,Metrics}ServiceResponse. Full success leaves partial_success unset (empty
+ * protobuf body, `{}` in JSON); rejected items or a warning message fill partial_success
+ * {rejected_<items> = 1, error_message = 2} — an answer the client must not retry.
  */
-export function encodeExportResponse(outcome: ExportOutcome, format: OtlpFormat): EncodedBody {
+export function encodeExportResponse(outcome: ExportOutcome, format: OtlpFormat, rejectedKey: RejectedKey = 'rejectedSpans'): EncodedBody {
   const rejected = Math.max(0, Math.trunc(outcome.rejectedSpans));
   const message = outcome.errorMessage ?? '';
   const partial = rejected > 0 || message !== '';
   if (format === 'json') {
     if (!partial) return { contentType: JSON_CONTENT_TYPE, body: '{}' };
     const partialSuccess: Record<string, string> = {};
-    if (rejected > 0) partialSuccess.rejectedSpans = String(rejected); // int64 → decimal string in OTLP-JSON
+    if (rejected > 0) partialSuccess[rejectedKey] = String(rejected); // int64 → decimal string in OTLP-JSON
     if (message) partialSuccess.errorMessage = message;
     return { contentType: JSON_CONTENT_TYPE, body: JSON.stringify({ partialSuccess }) };
   }
@@ -98,4 +101,22 @@ export function encodeStatus(status: { code: number; message: string }, format: 
   if (code !== 0) w.uint32((1 << 3) | 0).int32(code);
   if (status.message) w.uint32((2 << 3) | 2).string(status.message);
   return { contentType: PROTOBUF_CONTENT_TYPE, body: w.finish() };
+}
+
+/**
+ * google.rpc.Status{code 1, message 2, details 3} carrying one google.rpc.RetryInfo{retry_delay 1:
+ * Duration{seconds 1}} as an Any{type_url 1, value 2}: the `grpc-status-details-bin` trailer with
+ * which an OTLP/gRPC server tells a client it may retry RESOURCE_EXHAUSTED, and after how long.
+ */
+export function encodeRetryStatus(code: number, message: string, retryAfterSeconds: number): Uint8Array {
+  const retryInfo = protobuf.Writer.create();
+  retryInfo.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 0).int64(Math.max(0, Math.ceil(retryAfterSeconds))).ldelim();
+  const w = protobuf.Writer.create();
+  if (code !== 0) w.uint32((1 << 3) | 0).int32(code);
+  if (message) w.uint32((2 << 3) | 2).string(message);
+  w.uint32((3 << 3) | 2).fork();
+  w.uint32((1 << 3) | 2).string('type.googleapis.com/google.rpc.RetryInfo');
+  w.uint32((2 << 3) | 2).bytes(retryInfo.finish());
+  w.ldelim();
+  return w.finish();
 }

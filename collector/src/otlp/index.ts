@@ -1,8 +1,10 @@
-export { decodeTraceRequest, type OtlpFormat } from './decode.ts';
+export { decodeLogsRequest, decodeTraceRequest, type OtlpFormat } from './decode.ts';
+export { countMetricDataPoints } from './count-metrics.ts';
 export { decompressBody, parseContentType } from './body.ts';
 export {
   contentTypeFor,
   encodeExportResponse,
+  encodeRetryStatus,
   encodeStatus,
   grpcCodeForHttpStatus,
   GrpcCode,
@@ -10,6 +12,7 @@ export {
   PROTOBUF_CONTENT_TYPE,
   type EncodedBody,
   type ExportOutcome,
+  type RejectedKey,
 } from './encode.ts';
 export { OtlpDecodeError, PayloadTooLargeError, UnsupportedEncodingError } from './errors.ts';
-export type { AttrValue, Attributes, DecodedEvent, DecodedSpan, DecodeResult, RejectedSpan } from './types.ts';
+export type { AttrValue, Attributes, DecodedEvent, DecodedLogRecord, DecodedSpan, DecodeResult, LogDecodeResult, RejectedSpan } from './types.ts';

@@ -10,19 +10,27 @@ export interface Position {
   spans: number;
   /** finer place inside the current span/scope/resource, e.g. "events[2]" */
   detail: string;
+  /** what the three levels are called in this signal's messages */
+  labels: PositionLabels;
 }
 
-export function newPosition(): Position {
-  return { resourceSpans: -1, scopeSpans: -1, spans: -1, detail: '' };
+export type PositionLabels = readonly [resource: string, scope: string, item: string];
+export const SPAN_LABELS: PositionLabels = ['resourceSpans', 'scopeSpans', 'spans'];
+export const LOG_LABELS: PositionLabels = ['resourceLogs', 'scopeLogs', 'logRecords'];
+export const METRIC_LABELS: PositionLabels = ['resourceMetrics', 'scopeMetrics', 'metrics'];
+
+export function newPosition(labels: PositionLabels = SPAN_LABELS): Position {
+  return { resourceSpans: -1, scopeSpans: -1, spans: -1, detail: '', labels };
 }
 
 export function describePosition(p: Position): string {
+  const [resource, scope, item] = p.labels;
   let s = 'request';
   if (p.resourceSpans >= 0) {
-    s = `resourceSpans[${p.resourceSpans}]`;
+    s = `${resource}[${p.resourceSpans}]`;
     if (p.scopeSpans >= 0) {
-      s += `.scopeSpans[${p.scopeSpans}]`;
-      if (p.spans >= 0) s += `.spans[${p.spans}]`;
+      s += `.${scope}[${p.scopeSpans}]`;
+      if (p.spans >= 0) s += `.${item}[${p.spans}]`;
     }
   }
   return p.detail ? `${s}.${p.detail}` : s;

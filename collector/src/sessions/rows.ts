@@ -1,7 +1,8 @@
 /** Database rows → the API's JSON shapes (schema/src/api.ts). One mapping, used by every route and the live stream. */
 import { and, eq, inArray, isNotNull, isNull, not, or, type SQL } from 'drizzle-orm';
 import { errors, sessions } from '@faultline/schema/db';
-import { getCatalogEntry, type Category, type ErrorOccurrence, type Retryable, type Session, type SessionState, type StuckKind } from '@faultline/schema';
+import type { Category, ErrorOccurrence, Retryable, Session, SessionState, StuckKind } from '@faultline/schema';
+import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { Db } from '../store/db.ts';
 
 export type SessionRow = typeof sessions.$inferSelect;
@@ -47,7 +48,8 @@ export function sessionFromRow(r: SessionRow): Session {
   };
 }
 
-export function errorFromRow(r: ErrorRow): ErrorOccurrence {
+/** `codes`: the deployment's catalog (built-in plus operator codes), for titles. */
+export function errorFromRow(r: ErrorRow, codes: CodeBook = BUILTIN_CODES): ErrorOccurrence {
   return {
     id: r.id,
     at: iso(r.at)!,
@@ -57,7 +59,7 @@ export function errorFromRow(r: ErrorRow): ErrorOccurrence {
     service: r.service,
     code: r.code,
     category: r.category as Category,
-    title: getCatalogEntry(r.code)?.title ?? r.code,
+    title: codes.get(r.code)?.title ?? r.code,
     message: r.message,
     technicalMessage: r.technicalMessage,
     exceptionType: r.exceptionType,
@@ -69,6 +71,7 @@ export function errorFromRow(r: ErrorRow): ErrorOccurrence {
     upstreamType: r.upstreamType,
     retryable: r.retryable as Retryable,
     attributes: r.attributes,
+    classification: r.classifierRule === null ? null : { rule: r.classifierRule, signal: r.classifierSignal },
   };
 }
 
@@ -78,8 +81,8 @@ export async function loadSessionsByIds(db: Db, ids: string[]): Promise<Session[
   return rows.map(sessionFromRow);
 }
 
-export async function loadErrorsByIds(db: Db, ids: string[]): Promise<ErrorOccurrence[]> {
+export async function loadErrorsByIds(db: Db, ids: string[], codes: CodeBook = BUILTIN_CODES): Promise<ErrorOccurrence[]> {
   if (ids.length === 0) return [];
   const rows = await db.select().from(errors).where(inArray(errors.id, ids));
-  return rows.map(errorFromRow);
+  return rows.map((r) => errorFromRow(r, codes));
 }

@@ -35,11 +35,11 @@ returning s.id, s.service, s.state, s.stuck_kind, s.provider, s.model, s.last_se
 
 const INSERT_STUCK_ERRORS = `
 insert into errors (id, at, session_id, trace_id, span_id, service, code, category, message, technical_message,
-  fingerprint, http_status, retryable, attributes)
+  fingerprint, http_status, retryable, attributes, classifier_rule, classifier_signal)
 select t.id, to_timestamp(t.at_us / 1e6), t.session_id, t.trace_id, null, t.service, $6, $7, t.message, t.technical,
-  $8, $9, $10, t.attributes
-from unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $11::text[], $12::text[], $13::jsonb[])
-  as t(id, at_us, session_id, trace_id, service, message, technical, attributes)
+  $8, $9, $10, t.attributes, 'watchdog', t.signal
+from unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $11::text[], $12::text[], $13::jsonb[], $14::text[])
+  as t(id, at_us, session_id, trace_id, service, message, technical, attributes, signal)
 on conflict (id) do nothing`;
 
 export interface StuckSweepResult {
@@ -58,7 +58,7 @@ export async function markStuckSessions(
       last_seen_at: Date | string; state_at: Date | string | null; last_trace_id: string | null; stuck_us: number | string;
     }>(FLAG_STUCK, [thresholds.starting, thresholds.running, thresholds.retrying, entry.code, entry.category, entry.userMessage, wallclockMs]);
     if (rows.length === 0) return { flagged: [] };
-    const c: unknown[][] = Array.from({ length: 8 }, () => []);
+    const c: unknown[][] = Array.from({ length: 9 }, () => []);
     const groupInputs: { error: EnrichedError; atUs: number }[] = [];
     const fp = fingerprint({ code: entry.code, exceptionType: null, message: 'no progress' });
     for (const r of rows) {
@@ -80,11 +80,13 @@ export async function markStuckSessions(
       c[5].push(message);
       c[6].push(technical);
       c[7].push(JSON.stringify({ 'faultline.stuck.kind': r.stuck_kind, 'faultline.session.state': r.state }));
+      c[8].push(`faultline.stuck.kind=${JSON.stringify(r.stuck_kind)} while ${r.state}`);
       groupInputs.push({
         atUs,
         error: {
           id: '', code: entry.code, entry, message, technicalMessage: 'No progress from the session within its threshold.',
           exceptionType: null, stacktrace: null, fingerprint: fp, timeoutKind: null, upstreamStatus: null, upstreamType: null, rule: 'watchdog',
+          ruleSignal: null,
         },
       });
     }

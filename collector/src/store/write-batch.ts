@@ -56,6 +56,8 @@ export const ERROR_COLUMNS: readonly Column<EnrichedSpan>[] = [
   column('upstream_type', 'text', (s) => s.error!.upstreamType),
   column('retryable', 'text', (s) => s.error!.entry.retryable),
   column('attributes', 'jsonb', (s) => s.attributes),
+  column('classifier_rule', 'text', (s) => truncateText(s.error!.rule, 200)),
+  column('classifier_signal', 'text', (s) => (s.error!.ruleSignal === null ? null : truncateText(s.error!.ruleSignal, 1000))),
 ];
 
 interface GroupAgg {

@@ -48,6 +48,14 @@ describe('Timeline', () => {
     expect(error.textContent!.replace(details.textContent!, '')).not.toContain('handleAssistantFailover');
   });
 
+  it('says inside the fold which rule chose the code and on what signal', () => {
+    const { container } = render(Timeline, { items });
+    const details = container.querySelector('li[data-kind="error"] details')!;
+    const why = details.querySelector('[data-testid="classification"]')!;
+    expect(why.textContent).toContain('billing-text');
+    expect(why.textContent).toContain('message~"credit balance is too low"');
+  });
+
   it('places a failed turn where it failed, after the error status the SDK sent first', () => {
     const { container } = render(Timeline, {
       items: [
@@ -76,5 +84,19 @@ describe('Timeline', () => {
   it('says so when a session has no telemetry yet', () => {
     render(Timeline, { items: [] });
     expect(screen.getByText(/No telemetry recorded/)).toBeTruthy();
+  });
+
+  it('shows an agent CLI\'s log events as events, with their text and no duration', () => {
+    const { container } = render(Timeline, {
+      items: [
+        timelineItem({ kind: 'log', at: at(0), name: 'gemini_cli.user_prompt', durationMs: 0, message: 'User prompt. Length: 25.', details: { prompt_length: 25 } }),
+        timelineItem({ kind: 'log', at: at(1), name: 'claude_code.api_request', durationMs: 0, message: null }),
+      ],
+    });
+    const [prompt, request] = [...container.querySelectorAll('li[data-kind="log"]')];
+    expect(prompt.querySelector('.tl-kind')?.textContent).toBe('Event');
+    expect(prompt.textContent).toContain('gemini_cli.user_prompt');
+    expect(prompt.textContent).toContain('User prompt. Length: 25.');
+    expect(request.textContent).not.toMatch(/\d+ ?ms/);
   });
 });

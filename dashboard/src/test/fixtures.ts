@@ -80,6 +80,7 @@ export function makeError(overrides: Partial<ErrorOccurrence> = {}): ErrorOccurr
     upstreamType: 'invalid_request_error',
     retryable: 'no',
     attributes: { 'gen_ai.provider.name': 'anthropic' },
+    classification: { rule: 'billing-text', signal: 'message~"credit balance is too low"' },
     ...overrides,
   };
 }

@@ -24,6 +24,10 @@ export const errors = pgTable(
     upstreamType: text('upstream_type'),
     retryable: text('retryable').notNull(),
     attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull(),
+    /** Which classifier rule decided the code (`http-status`, `operator:<id>`, `watchdog`, …); null before it was recorded. */
+    classifierRule: text('classifier_rule'),
+    /** The signal that rule used, e.g. `exception.type="TimeoutFailure"`. */
+    classifierSignal: text('classifier_signal'),
   },
   (t) => [
     index('errors_at_idx').on(t.at),
