@@ -73,10 +73,19 @@ export function copyText<R>(columns: readonly Column<R>[], rows: readonly R[]): 
   const pieces: string[] = [];
   let out = '';
   const last = columns.length - 1;
+  // Consecutive rows often hold the same value (the session id, the service, and the very same
+  // resource object for every span of a request): each is formatted once.
+  const lastValue: unknown[] = new Array(columns.length).fill(undefined);
+  const lastField: string[] = new Array(columns.length).fill('\\N');
   for (const row of rows) {
     for (let i = 0; i <= last; i++) {
       const c = columns[i];
-      out += copyField(c.type, c.value(row));
+      const v = c.value(row);
+      if (v !== lastValue[i]) {
+        lastField[i] = copyField(c.type, v);
+        lastValue[i] = v;
+      }
+      out += lastField[i];
       out += i === last ? '\n' : '\t';
     }
     if (out.length >= COPY_PIECE_CHARS) {

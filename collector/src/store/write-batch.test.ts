@@ -65,6 +65,26 @@ describe.each(STORAGES)('writeBatch on $name', (storage) => {
     expect(await session(store, 'wb-tx-2')).toMatchObject({ span_count: 3 });
   });
 
+  it('stores text with tabs, newlines, backslashes, quotes and emoji, and times to the microsecond, exactly as sent', async () => {
+    store = await storage.create();
+    const tricky = 'tab\there\nnew line\r\\back\\slash "quoted" \\N not null 😀 \\t';
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': tricky }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    // 1,700,000,000.123456789 s: the stored time keeps .123456 (Postgres holds microseconds).
+    const at: [number, number] = [1_700_000_000, 123_456_789];
+    const span = provider.getTracer('t').startSpan(tricky, { startTime: at, attributes: { [ATTR.sessionId]: 'wb-tricky', 'app.note': tricky, 'app.list': [tricky, 'b'] } });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: tricky });
+    span.end(at);
+    const body = ProtobufTraceSerializer.serializeRequest(exporter.getFinishedSpans() as ReadableSpan[])!;
+    const [written] = enrichSpans(decodeTraceRequest(body, 'protobuf').spans);
+    await store.transaction((tx) => writeBatch(tx, [written]));
+    const [row] = await store.query<{ name: string; service: string; status_message: string; note: string; list: string[]; start_us: string }>(
+      `select name, service, status_message, attributes->>'app.note' as note, attributes->'app.list' as list,
+        (extract(epoch from start_time) * 1000000)::bigint::text as start_us from spans where session_id = 'wb-tricky'`,
+    );
+    expect(row).toEqual({ name: tricky, service: tricky, status_message: tricky, note: tricky, list: [tricky, 'b'], start_us: '1700000000123456' });
+  });
+
   it('has a column list entry for every column of the tables it writes, as migrated', async () => {
     store = await storage.create();
     // Left to column defaults (received_at, updated_at, stuck …) or written only by the watchdog.
