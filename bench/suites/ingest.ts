@@ -10,7 +10,7 @@
  *   (postgres.js `.writable()`; PGlite's `/dev/blob`) into the `spans` table of a freshly migrated
  *   database (same shape, same indexes), in chunks of `maxBatchSpans`, formatting the next chunk
  *   while the server loads the previous one. Only span rows: no errors, groups or sessions.
- * - Raw: the same enriched rows through `writeBatch` (spans + errors + groups + session upserts),
+ * - Raw: the same enriched rows through the collector's writer (spans + errors + groups + sessions),
  *   one transaction per `maxBatchSpans`, one after another on one connection, in this process.
  * - Two collectors (Postgres): two collector processes on one database, the clients split between
  *   them, with every session's spans cut across four requests so both write the same session
@@ -36,7 +36,7 @@ import { decodeTraceRequest } from '../../collector/src/otlp/index.ts';
 import { enrichSpans, type EnrichedSpan } from '../../collector/src/ingest/enrich.ts';
 import { pgliteStore, postgresStore, type Store } from '../../collector/src/store/db.ts';
 import { testConfig } from '../../collector/src/config.ts';
-import { SPAN_COLUMNS, writeBatch } from '../../collector/src/store/write-batch.ts';
+import { SPAN_COLUMNS, writeNewBatch } from '../../collector/src/store/write-batch.ts';
 import { columnNames, copyText } from '../../collector/src/store/columns.ts';
 import { baseDatabaseUrl, createBenchDatabase } from '../lib/env.ts';
 import { Report, atLeast } from '../lib/report.ts';
@@ -70,6 +70,8 @@ interface HttpResult {
   failures: number;
   latencyMs: number[];
   batchesWritten: number;
+  /** Sum of write transaction durations (with two writers, up to twice the run). */
+  writeSeconds: number;
   collectorCpuSeconds: number;
   /** Postgres backends of the run's database; null on PGlite (it runs inside the collector). */
   dbCpuSeconds: number | null;
@@ -175,7 +177,7 @@ async function sendAll(urls: string[], batches: TrafficBatch[], clients: number,
   return { accepted, retries, failures, latencyMs, seconds: (performance.now() - started) / 1000, requests: latencyMs.length };
 }
 
-type ChildCount = { count: { spans: number }; stats: { batchesWritten: number }; cpuSeconds: number };
+type ChildCount = { count: { spans: number }; stats: { batchesWritten: number; writeMsTotal: number }; cpuSeconds: number };
 
 const CLOCK_TICKS = (() => {
   try {
@@ -246,6 +248,7 @@ export async function httpRun(
       failures: sent.failures,
       latencyMs: sent.latencyMs,
       batchesWritten: sum(after, (x) => x.stats.batchesWritten) - sum(before, (x) => x.stats.batchesWritten),
+      writeSeconds: (sum(after, (x) => x.stats.writeMsTotal) - sum(before, (x) => x.stats.writeMsTotal)) / 1000,
       collectorCpuSeconds: sum(after, (x) => x.cpuSeconds) - sum(before, (x) => x.cpuSeconds),
       dbCpuSeconds: dbBefore && dbAfter ? cpuBetween(dbBefore, dbAfter) : null,
     };
@@ -286,7 +289,7 @@ async function copyRunPostgres(url: string, rows: EnrichedSpan[], chunk: number)
       await loading;
       loading = (async () => {
         const writable = await sql.unsafe(`${COPY_SPANS} from stdin`).writable();
-        await pipeline(Readable.from(pieces), writable);
+        await pipeline(Readable.from([Buffer.concat(pieces.map((piece) => Buffer.from(piece)))]), writable);
       })();
     }
     await loading;
@@ -313,12 +316,12 @@ async function copyRunPglite(pg: PGlite, rows: EnrichedSpan[], chunk: number): P
   return { spansPerSec: rows.length / seconds, stored: Number(row.n), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
-/** The raw writer: enriched rows straight through writeBatch, one transaction per maxBatchSpans. */
+/** The raw writer: enriched rows straight through the collector's writer (all new: its fast path), one transaction per maxBatchSpans. */
 async function rawRun(store: Store, rows: EnrichedSpan[], chunk: number): Promise<{ spansPerSec: number; stored: number }> {
   const started = performance.now();
   for (let i = 0; i < rows.length; i += chunk) {
     const part = rows.slice(i, i + chunk);
-    await store.transaction((tx) => writeBatch(tx, part));
+    await store.transaction((tx) => writeNewBatch(tx, part));
   }
   const seconds = (performance.now() - started) / 1000;
   const [row] = await store.query<{ n: string }>('select count(*) as n from spans');
@@ -494,7 +497,7 @@ export async function runIngest(report: Report, o: IngestOptions): Promise<void>
       const h = round_.http;
       console.log(
         `  round ${r + 1}: http ${Math.round(rate(h))} spans/s (stored ${h.spansStored}/${h.spansAccepted}, ${h.batchesWritten} transactions, ` +
-          `${h.retries} retries), COPY ${Math.round(round_.copy.spansPerSec)} spans/s, raw writeBatch ${Math.round(round_.raw)} spans/s; ` +
+          `${h.retries} retries, writers busy ${Math.round((h.writeSeconds / h.seconds) * 100)} %), COPY ${Math.round(round_.copy.spansPerSec)} spans/s, raw writeBatch ${Math.round(round_.raw)} spans/s; ` +
           `http/COPY ${round(rate(h) / round_.copy.spansPerSec)}, http/raw ${round(rate(h) / round_.raw)}; ` +
           `CPU s/1k spans: collector ${round(per1k(h.collectorCpuSeconds, h.spansAccepted), 3)}` +
           (h.dbCpuSeconds !== null ? `, database ${round(per1k(h.dbCpuSeconds, h.spansAccepted), 3)}` : '') +

@@ -6,7 +6,7 @@
  */
 import { FaultlineError } from '../errors.ts';
 import type { Store } from '../store/db.ts';
-import { writeBatch, type BatchWriteResult } from '../store/write-batch.ts';
+import { AlreadyStoredError, writeBatch, writeNewBatch, type BatchWriteResult } from '../store/write-batch.ts';
 import type { EnrichedSpan } from './enrich.ts';
 
 export interface PipelineStats {
@@ -166,14 +166,33 @@ export class IngestPipeline {
     }
   }
 
+  /**
+   * Write one batch: first assuming every span is new (the fast path), then, if that was refused,
+   * in a second transaction that skips what is already stored and fails only on real data errors.
+   * `careful` goes straight to the second (bisection steps, whose data is known to be suspect).
+   */
+  private async commit(batch: EnrichedSpan[], careful = false): Promise<void> {
+    if (!careful) {
+      try {
+        return await this.transact(batch, writeNewBatch);
+      } catch (err) {
+        // A refused fast path: a duplicate or bad data (reported by the COPY or, on Postgres, by the
+        // statement after it as "transaction aborted"), or an occurrence already stored.
+        const code = (err as { code?: unknown } | null)?.code;
+        if (!(isDataError(err) || code === '25P02' || err instanceof AlreadyStoredError)) throw err;
+      }
+    }
+    return this.transact(batch, writeBatch);
+  }
+
   /** One write transaction (run again on a deadlock with another writer); counts it and tells live viewers. */
-  private async commit(batch: EnrichedSpan[]): Promise<void> {
+  private async transact(batch: EnrichedSpan[], write: typeof writeBatch): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const started = performance.now();
       this.stats.transactions++;
       let result: BatchWriteResult;
       try {
-        result = await this.store.transaction((tx) => writeBatch(tx, batch));
+        result = await this.store.transaction((tx) => write(tx, batch));
       } catch (err) {
         if (attempt < CONFLICT_RETRIES && isRetryableConflict(err)) continue;
         throw err;
@@ -237,7 +256,7 @@ export class IngestPipeline {
     let error = refusedWith;
     if (!error && (!suspect || spans.length === 1)) {
       try {
-        await this.commit(spans);
+        await this.commit(spans, true);
         return;
       } catch (err) {
         if (!isDataError(err)) throw err;

@@ -30,10 +30,12 @@ export interface SqlRunner {
 
 /** What a write transaction can do beyond queries. */
 export interface TransactionRunner extends SqlRunner {
-  /** `COPY <target> FROM STDIN` (target e.g. `spans (trace_id, …)`) with rows in COPY text format, in pieces. */
+  /**
+   * `COPY <target> FROM STDIN` (target e.g. `spans (trace_id, …)`) with rows in COPY text format,
+   * in pieces. Resolves once every row is sent; a refusal of the COPY fails it or, on Postgres,
+   * the next statement of the transaction (and so the transaction).
+   */
   copyFrom(target: string, data: readonly string[]): Promise<void>;
-  /** Run `fn` behind a savepoint: if it throws, its work is rolled back and the transaction goes on. */
-  savepoint<T>(fn: (sp: TransactionRunner) => Promise<T>): Promise<T>;
 }
 
 export interface Store extends SqlRunner {
@@ -55,24 +57,11 @@ export function pgliteStore(pg: PGlite, location: string, onClose: () => void = 
   const db = drizzlePglite(pg, { schema: tables }) as unknown as Db;
   const run = async <T>(runner: Pick<PGlite, 'query'>, text: string, params?: unknown[]) =>
     (await runner.query<T>(text, params)).rows;
-  let savepoints = 0;
   const inTransaction = (tx: Pick<PGlite, 'query'>): TransactionRunner => ({
     query: (text, params) => run(tx, text, params),
     // PGlite reads COPY input from its /dev/blob device (https://pglite.dev/docs/api#options).
     copyFrom: async (target, data) => {
       await tx.query(`copy ${target} from '/dev/blob'`, [], { blob: new Blob(data as string[]) });
-    },
-    async savepoint(fn) {
-      const name = `sp_${++savepoints}`;
-      await tx.query(`savepoint ${name}`);
-      try {
-        const result = await fn(this);
-        await tx.query(`release savepoint ${name}`);
-        return result;
-      } catch (err) {
-        await tx.query(`rollback to savepoint ${name}`);
-        throw err;
-      }
     },
   });
   let closed = false;
@@ -119,9 +108,6 @@ export function postgresStore(url: string, options: { max?: number } = {}): Stor
   const inTransaction = (tx: postgres.TransactionSql): TransactionRunner => ({
     query: (text, params) => run(tx, text, params),
     copyFrom: (target, data) => copyInTransaction(tx, target, data),
-    // postgres.js fails the whole transaction on any failed statement, even a caught one, except
-    // inside its own savepoint scope.
-    savepoint: (fn) => tx.savepoint((sp) => fn(inTransaction(sp))) as Promise<never>,
   });
   return {
     kind: 'postgres',
@@ -145,34 +131,29 @@ export function postgresStore(url: string, options: { max?: number } = {}): Stor
 }
 
 /**
- * `COPY … FROM STDIN` in a transaction, reporting a refusal. postgres.js 3.4.9 never settles the
- * stream when the server refuses a COPY after its last row (porsager/postgres#1173; the fix,
- * #1183, is not released): the refusal only shows in the next statement on the connection, which
- * fails as "current transaction is aborted". Statements on one connection run in order, so a probe
- * sent right behind the COPY answers for it. A refusal while rows are still streaming does reach
- * the stream, and fails it.
+ * `COPY … FROM STDIN` in a transaction. Resolves once CopyDone is sent, without waiting for the
+ * server's answer: statements sent next travel in the same round trip. That is also the only way a
+ * refusal shows: postgres.js 3.4.9 never settles the stream when the server refuses a COPY after
+ * its last row (porsager/postgres#1173; the fix, #1183, is not released), and the next statement
+ * then fails as "current transaction is aborted". A refusal while rows are still streaming fails
+ * the stream, and this call.
  */
 async function copyInTransaction(tx: postgres.TransactionSql, target: string, data: readonly string[]): Promise<void> {
   const writable = (await tx.unsafe(`copy ${target} from stdin`).writable()) as Writable & { _final(cb: (err?: Error | null) => void): void };
   let copyDone!: () => void;
-  const copyDoneSent = new Promise<'sent'>((resolve) => (copyDone = () => resolve('sent')));
-  // `_final` sends CopyDone; once it has run, the connection accepts the probe.
+  const copyDoneSent = new Promise<void>((resolve) => (copyDone = resolve));
+  // `_final` sends CopyDone; once it has run, the connection takes the next statement.
   const sendCopyDone = writable._final;
   writable._final = function (this: Writable, cb) {
     sendCopyDone.call(this, cb);
     copyDone();
   };
-  const streamed = pipeline(Readable.from(data), writable);
-  // A refused COPY settles the stream later (at the next statement's completion): never unhandled.
+  // One write: the stream takes a chunk per event-loop turn, and while requests are being decoded
+  // on the same loop a turn can take milliseconds.
+  const streamed = pipeline(Readable.from([Buffer.concat(data.map((piece) => Buffer.from(piece)))]), writable);
+  // A refused COPY settles the stream late (at the next statement's completion), if at all.
   streamed.catch(() => {});
-  if ((await Promise.race([streamed.then(() => 'finished' as const), copyDoneSent])) === 'sent') {
-    try {
-      await tx.unsafe('select 1');
-    } catch (err) {
-      throw Object.assign(new Error(`COPY into ${target.split(' ')[0]} was refused (${(err as Error).message})`), { code: (err as { code?: unknown }).code });
-    }
-  }
-  await streamed;
+  await Promise.race([streamed, copyDoneSent]);
 }
 
 /** Open the configured storage and bring its schema up to date. */

@@ -8,7 +8,7 @@ import { decodeTraceRequest } from '../otlp/index.ts';
 import { enrichSpans, type EnrichedSpan } from '../ingest/enrich.ts';
 import { STORAGES } from '../testing.ts';
 import type { Store } from './db.ts';
-import { ERROR_COLUMNS, SESSION_COLUMNS, SPAN_COLUMNS, writeBatch } from './write-batch.ts';
+import { ERROR_COLUMNS, SESSION_COLUMNS, SPAN_COLUMNS, writeBatch, writeNewBatch } from './write-batch.ts';
 
 /** Spans of one session made by the official SDK, through the official serializer and our decoder. */
 function sessionSpans(sessionId: string, count: number, t0 = Date.now() - 60_000): EnrichedSpan[] {
@@ -55,14 +55,17 @@ describe.each(STORAGES)('writeBatch on $name', (storage) => {
     expect(n).toBe(3);
   });
 
-  it('keeps writing in the same transaction after a refused COPY', async () => {
+  it('refuses a batch that repeats a stored span on the fast path, leaving nothing behind, and writeBatch then stores the rest', async () => {
     store = await storage.create();
-    const spans = sessionSpans('wb-tx', 10);
-    await store.transaction((tx) => writeBatch(tx, spans.slice(0, 5)));
-    const [a, b] = await store.transaction(async (tx) => [await writeBatch(tx, spans), await writeBatch(tx, sessionSpans('wb-tx-2', 3))]);
-    expect(a.inserted).toHaveLength(5);
-    expect(b.inserted).toHaveLength(3);
-    expect(await session(store, 'wb-tx-2')).toMatchObject({ span_count: 3 });
+    const spans = sessionSpans('wb-fast', 20);
+    await store.transaction((tx) => writeNewBatch(tx, spans.slice(0, 5)));
+    await expect(store.transaction((tx) => writeNewBatch(tx, spans))).rejects.toBeTruthy();
+    expect(await session(store, 'wb-fast')).toMatchObject({ span_count: 5, error_count: 0 });
+    const rest = await store.transaction((tx) => writeBatch(tx, spans));
+    expect(rest.inserted).toHaveLength(15);
+    expect(await session(store, 'wb-fast')).toEqual({ span_count: 20, error_count: 1, state: 'running' });
+    const [{ n }] = await store.query<{ n: number }>("select count(*)::int as n from spans where session_id = 'wb-fast'");
+    expect(n).toBe(20);
   });
 
   it('stores text with tabs, newlines, backslashes, quotes and emoji, and times to the microsecond, exactly as sent', async () => {
@@ -106,7 +109,7 @@ describe.runIf(STORAGES.some((s) => s.name === 'postgres'))('two writers on one 
   let store: Store | undefined;
   afterEach(async () => store?.close());
 
-  it('keep exact session counts when both upsert the same sessions at once, and never deadlock', async () => {
+  it.each([['writeBatch', writeBatch], ['writeNewBatch', writeNewBatch]] as const)('%s: keep exact session counts when both upsert the same sessions at once, and never deadlock', async (_, write) => {
     store = await STORAGES.find((s) => s.name === 'postgres')!.create();
     const ids = Array.from({ length: 50 }, (_, i) => `wb-both-${String(i).padStart(2, '0')}`);
     const all = ids.map((id) => sessionSpans(id, 31));
@@ -118,7 +121,7 @@ describe.runIf(STORAGES.some((s) => s.name === 'postgres'))('two writers on one 
     let writers: Promise<unknown> | undefined;
     await store.transaction(async (blocker) => {
       await blocker.query("select 1 from sessions where id = 'wb-both-25' for update");
-      writers = Promise.all(halves.map((half) => store!.transaction((tx) => writeBatch(tx, half))));
+      writers = Promise.all(halves.map((half) => store!.transaction((tx) => write(tx, half))));
       for (let waited = 0; waited < 200; waited++) {
         const [{ n }] = await store!.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
         if (n >= 2) break;
