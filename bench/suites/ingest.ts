@@ -497,7 +497,7 @@ export async function runIngest(report: Report, o: IngestOptions): Promise<void>
       const h = round_.http;
       console.log(
         `  round ${r + 1}: http ${Math.round(rate(h))} spans/s (stored ${h.spansStored}/${h.spansAccepted}, ${h.batchesWritten} transactions, ` +
-          `${h.retries} retries, writers busy ${Math.round((h.writeSeconds / h.seconds) * 100)} %), COPY ${Math.round(round_.copy.spansPerSec)} spans/s, raw writeBatch ${Math.round(round_.raw)} spans/s; ` +
+          `${h.retries} retries, writers busy ${Math.round((h.writeSeconds / h.seconds) * 100)} %), COPY ${Math.round(round_.copy.spansPerSec)} spans/s, raw writer ${Math.round(round_.raw)} spans/s; ` +
           `http/COPY ${round(rate(h) / round_.copy.spansPerSec)}, http/raw ${round(rate(h) / round_.raw)}; ` +
           `CPU s/1k spans: collector ${round(per1k(h.collectorCpuSeconds, h.spansAccepted), 3)}` +
           (h.dbCpuSeconds !== null ? `, database ${round(per1k(h.dbCpuSeconds, h.spansAccepted), 3)}` : '') +
@@ -524,10 +524,10 @@ export async function runIngest(report: Report, o: IngestOptions): Promise<void>
     report.add(`${k}.requestP50Ms`, `${storage}: request latency p50`, round(percentile(latencies, 50), 1), 'ms');
     report.add(`${k}.requestP99Ms`, `${storage}: request latency p99`, round(percentile(latencies, 99), 1), 'ms');
     report.add(`${k}.copySpansPerSec`, `${storage}: COPY of the same span rows, same run (rounds ${range(rounds.map((x) => x.copy.spansPerSec), 0)})`, Math.round(median(rounds.map((x) => x.copy.spansPerSec))), 'spans/s');
-    report.add(`${k}.rawSpansPerSec`, `${storage}: raw writeBatch rate, same rows, one process`, Math.round(median(rounds.map((x) => x.raw))), 'spans/s');
+    report.add(`${k}.rawSpansPerSec`, `${storage}: raw writer rate (writeNewBatch), same rows, one process`, Math.round(median(rounds.map((x) => x.raw))), 'spans/s');
     const copyRatio = round(median(copyRatios), 2);
     report.add(`${k}.httpToCopyRatio`, `${storage}: HTTP ingest / COPY (rounds ${range(copyRatios)})`, copyRatio, '×', atLeast(copyRatio, 0.5));
-    report.add(`${k}.httpToRawRatio`, `${storage}: HTTP ingest / raw writeBatch (rounds ${range(rawRatios)})`, round(median(rawRatios), 2), '×');
+    report.add(`${k}.httpToRawRatio`, `${storage}: HTTP ingest / raw writer (rounds ${range(rawRatios)})`, round(median(rawRatios), 2), '×');
     const collectorCpu = rounds.map((x) => per1k(x.http.collectorCpuSeconds, x.http.spansAccepted));
     report.add(
       `${k}.collectorCpuSecPer1k`,

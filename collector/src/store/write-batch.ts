@@ -289,6 +289,7 @@ export async function writeNewBatch(tx: TransactionRunner, batch: EnrichedSpan[]
     groups.length > 0 ? tx.query(UPSERT_GROUPS, unnestParams(GROUP_COLUMNS, groups)) : null,
   ]);
   if (errorSpans.length > 0 && ids.length !== errorSpans.length) throw new AlreadyStoredError();
+  // Rows that must commit with these (an alert outbox) are written here, as in writeBatch.
   return { inserted: batch, newErrors: errorSpans, sessionIds: sessions.map((s) => s.id) };
 }
 
@@ -332,6 +333,7 @@ export async function writeBatch(tx: TransactionRunner, batch: EnrichedSpan[]): 
   const sessions = aggregateSessions(inserted);
   if (sessions.length > 0) await tx.query(UPSERT_SESSIONS, unnestParams(SESSION_COLUMNS, sessions));
   await upsertGroups(tx, newErrors.map((s) => ({ error: s.error!, atUs: s.endUs })));
+  // Rows that must commit with these (an alert outbox) are written here: the transaction is open.
   return { inserted, newErrors, sessionIds: sessions.map((s) => s.id) };
 }
 
