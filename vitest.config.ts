@@ -1,5 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
+// Workspace packages resolve to their TypeScript sources, not their built dist/ (the
+// "@faultline/source" condition of their "exports", as in tsconfig.json). Test files run in the
+// `ssr` environment, global setup in Vitest's own `__vitest__` one; the workers get the
+// conditions as --conditions flags.
+const sourceFirst = { resolve: { conditions: ['@faultline/source', 'node', 'development|production'] } };
+
 // Two projects: Node-side packages (schema, sdk, collector, cross-package tests) and the
 // dashboard's component tests in jsdom. Browser tests drive real Chromium from the node project.
 export default defineConfig({
@@ -8,6 +14,7 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       {
+        environments: { ssr: sourceFirst, __vitest__: sourceFirst },
         test: {
           name: 'node',
           include: ['schema/**/*.test.ts', 'sdk/**/*.test.ts', 'collector/**/*.test.ts', 'test/**/*.test.ts'],

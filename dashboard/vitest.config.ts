@@ -4,7 +4,7 @@ import { svelteTesting } from '@testing-library/svelte/vite';
 
 export default defineConfig({
   plugins: [svelte(), svelteTesting()],
-  resolve: { conditions: ['browser'] },
+  resolve: { conditions: ['@faultline/source', 'browser'] },
   test: {
     name: 'dashboard',
     root: import.meta.dirname,

@@ -78,7 +78,7 @@ interface HttpResult {
 }
 
 async function startChild(env: Record<string, string>, profile: boolean): Promise<{ child: ChildProcess; url: string }> {
-  const execArgv = ['--import', 'tsx'];
+  const execArgv = ['--conditions=@faultline/source', '--import', 'tsx'];
   if (profile) {
     const dir = path.join(RESULTS, 'profiles');
     fs.mkdirSync(dir, { recursive: true });

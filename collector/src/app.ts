@@ -5,63 +5,67 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { ZodError } from 'zod';
-import type { Config } from './config.ts';
+import { API_ERROR_STATUS, type ApiError, type ApiErrorCode } from '@faultline/schema';
+import type { CollectorDeps } from './deps.ts';
 import { FaultlineError, describeForLog } from './errors.ts';
-import type { EventBus } from './events.ts';
-import type { IngestPipeline } from './ingest/pipeline.ts';
 import { ingestRoutes } from './ingest/route.ts';
-import type { Store } from './store/db.ts';
 import { apiRoutes } from './api/index.ts';
+import { describeIssues } from './api/params.ts';
 import { StreamTickets, hasApiToken, hasIngestKey, requireApiToken } from './auth.ts';
 import { registerMetrics } from './metrics.ts';
 import { corsForConfiguredOrigins, requireKnownHost, requireSameOrigin } from './security.ts';
 import { streamTicketRoutes } from './api/stream.ts';
 
-export interface CollectorDeps {
-  config: Config;
-  store: Store;
-  pipeline: IngestPipeline;
-  events: EventBus;
-  /** Counters other parts report for /metrics. */
-  metrics: { stuckFlagged: number; sweeps: number; retentionDeleted: number };
-}
-
+/** Built by `npm run build` (the root `prepare`, so `npm install` does it), never at start. */
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
 
-export function createApp(deps: CollectorDeps): Hono {
+/** The error envelope of the contract, with the request id the `x-request-id` header also carries. */
+function errorAnswer(c: Context, code: ApiErrorCode, message: string, status: number) {
+  const body: ApiError = { error: { code, message, requestId: c.get('requestId') } };
+  return c.json(body, status as never);
+}
+
+/** A status Hono raised by itself (e.g. a JSON body that does not parse) under the contract's code for it. */
+function codeForStatus(status: number): ApiErrorCode {
+  return (Object.entries(API_ERROR_STATUS).find(([, s]) => s === status)?.[0] as ApiErrorCode | undefined) ?? 'internal';
+}
+
+export function createApp(deps: CollectorDeps) {
   const app = new Hono();
   const { config } = deps;
   const tickets = new StreamTickets(config.apiToken);
 
+  app.use('*', requestId());
   app.onError((err, c) => {
-    if (err instanceof FaultlineError) {
-      return c.json({ error: { code: err.code, message: err.message } }, err.status as never);
+    if (err instanceof FaultlineError) return errorAnswer(c, err.code, err.message, err.status);
+    if (err instanceof ZodError) return errorAnswer(c, 'invalid_request', describeIssues(err), 400);
+    if (err instanceof HTTPException && err.status < 500) {
+      const message = err.status === 400 ? `The request body must be JSON (${err.message}).` : err.message;
+      return errorAnswer(c, codeForStatus(err.status), message, err.status);
     }
-    if (err instanceof ZodError) {
-      const message = err.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
-      return c.json({ error: { code: 'invalid_request', message } }, 400);
-    }
-    console.error('Unexpected error while answering', c.req.method, c.req.path, describeForLog(err));
-    return c.json({ error: { code: 'internal', message: 'The collector hit an unexpected error; details are in its log.' } }, 500);
+    console.error(`Unexpected error while answering ${c.req.method} ${c.req.path} (request ${c.get('requestId')}):`, describeForLog(err));
+    return errorAnswer(c, 'internal', 'The collector hit an unexpected error; details are in its log.', 500);
   });
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
+  app.notFound((c) => errorAnswer(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`, 404));
 
   // Browser-origin protection first (security.ts): a foreign Host is refused before anything else.
+  // Middleware is registered on `app` in order; the routes chain on it so their types add up to AppType.
   app.use('*', requireKnownHost(config));
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  const withHealth = app.get('/healthz', (c) => c.json({ status: 'ok' as const }, 200));
   const ingestCors = corsForConfiguredOrigins(config, ['POST']);
   if (ingestCors) app.use('/v1/*', ingestCors);
   app.use('/v1/*', requireSameOrigin(config, { json: false, authenticated: (c) => hasIngestKey(c, config.ingestKeys) }));
-  app.route('/', ingestRoutes(config, deps.pipeline));
+  const withIngest = withHealth.route('/', ingestRoutes(config, deps.pipeline));
   const apiCors = corsForConfiguredOrigins(config, ['GET', 'POST', 'PATCH']);
   if (apiCors) app.use('/api/*', apiCors);
   app.use('/api/*', requireApiToken(config.apiToken, tickets));
   app.use('/api/*', requireSameOrigin(config, { json: true, authenticated: (c) => hasApiToken(c, config.apiToken) }));
-  app.route('/api/stream/tickets', streamTicketRoutes(tickets));
-  app.route('/api', apiRoutes(deps));
+  const routes = withIngest.route('/api/stream/tickets', streamTicketRoutes(tickets)).route('/api', apiRoutes(deps));
   registerMetrics(app, deps);
 
   // The dashboard: built SPA files, and index.html for any other GET so client routes survive a refresh.
@@ -76,9 +80,12 @@ export function createApp(deps: CollectorDeps): Hono {
     }
     const index = path.join(DASHBOARD_DIST, 'index.html');
     if (!fs.existsSync(index)) {
-      return c.text('The dashboard is not built yet: run `npm run build:dashboard` (npm start does it for you).', 503);
+      return c.text('The dashboard is not built: run `npm run build` (`npm install` does it for you).', 503);
     }
     return c.html(fs.readFileSync(index, 'utf8'));
   });
-  return app;
+  return routes;
 }
+
+/** The collector's HTTP surface as a type: what the typed client (`@faultline/collector/client`) is made from. */
+export type AppType = ReturnType<typeof createApp>;

@@ -96,6 +96,9 @@ const envSchema = z.object({
   FAULTLINE_STORE_PROMPTS: flag.default(false),
 });
 
+/** The environment variables the collector reads (`faultline --help` lists them). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export interface Config {
   port: number;
   /** OTLP/gRPC port; null when turned off. */

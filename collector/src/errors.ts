@@ -1,15 +1,16 @@
-import { scrubSecrets } from '@faultline/schema';
+import { scrubSecrets, type ApiErrorCode } from '@faultline/schema';
 
 /**
- * The collector's one error type: a stable machine code, an HTTP status, and a message written
- * for whoever reads it (operator, API client). `app.onError` turns it into `{"error":{code,message}}`.
+ * The collector's one error type: a stable machine code (one of the contract's closed set,
+ * API_ERROR_STATUS), an HTTP status, and a message written for whoever reads it (operator, API
+ * client). `app.onError` turns it into `{"error":{code,message,requestId}}`.
  */
 export class FaultlineError extends Error {
-  readonly code: string;
+  readonly code: ApiErrorCode;
   readonly status: number;
   readonly context: Record<string, unknown>;
 
-  constructor(code: string, status: number, message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
+  constructor(code: ApiErrorCode, status: number, message: string, options: { cause?: unknown; context?: Record<string, unknown> } = {}) {
     super(message, { cause: options.cause });
     this.name = 'FaultlineError';
     this.code = code;

@@ -4,8 +4,8 @@
  */
 import type { Hono } from 'hono';
 import { eq } from 'drizzle-orm';
-import { sessions } from '@faultline/schema/db';
-import type { CollectorDeps } from './app.ts';
+import { sessions } from './store/tables/index.ts';
+import type { CollectorDeps } from './deps.ts';
 import { requireApiToken } from './auth.ts';
 import { sseClientCount } from './api/stream.ts';
 

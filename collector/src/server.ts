@@ -6,7 +6,8 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { codesOf, type Config } from './config.ts';
-import { createApp, type CollectorDeps } from './app.ts';
+import { createApp } from './app.ts';
+import type { CollectorDeps } from './deps.ts';
 import { EventBus } from './events.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
 import { startGrpcServer, type GrpcServer } from './ingest/grpc.ts';

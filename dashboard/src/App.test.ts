@@ -42,13 +42,13 @@ describe('App', () => {
   it('asks for the API token on 401, stores it and sends it as a bearer token', async () => {
     const { calls } = stubFetch({
       '/api/overview': (_url, init) => {
-        const auth = (init?.headers as Record<string, string>)?.authorization;
+        const auth = new Headers(init?.headers).get('authorization');
         return auth === 'Bearer s3cret'
           ? json(overview)
           : json({ error: { code: 'unauthorized', message: 'API token required' } }, 401);
       },
       '/api/sessions': (_url, init) =>
-        (init?.headers as Record<string, string>)?.authorization === 'Bearer s3cret'
+        new Headers(init?.headers).get('authorization') === 'Bearer s3cret'
           ? json(sessionPage)
           : json({ error: { code: 'unauthorized', message: 'API token required' } }, 401),
     });
@@ -62,7 +62,7 @@ describe('App', () => {
     expect(await screen.findByText('failed now')).toBeTruthy();
     expect(localStorage.getItem('faultline.apiToken')).toBe('s3cret');
     const last = calls[calls.length - 1];
-    expect((last.init?.headers as Record<string, string>).authorization).toBe('Bearer s3cret');
+    expect(new Headers(last.init?.headers).get('authorization')).toBe('Bearer s3cret');
     expect(screen.queryByLabelText('API token')).toBeNull();
   });
 

@@ -262,13 +262,5 @@ export const SPAN = {
   toolPrefix: 'execute_tool',
 } as const;
 
-export const TIMEOUT_KINDS = [
-  'schedule_to_start',
-  'start_to_close',
-  'heartbeat',
-  'cli_exec',
-  'turn_idle',
-  'provider',
-  'sandbox',
-] as const;
-export type TimeoutKind = (typeof TIMEOUT_KINDS)[number];
+// Defined beside the catalog entry that uses them (catalog-types.ts imports nothing of ours).
+export { TIMEOUT_KINDS, type TimeoutKind } from './catalog-types.ts';

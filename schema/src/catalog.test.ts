@@ -13,7 +13,7 @@ import {
 } from './catalog.ts';
 import { CATEGORIES } from './catalog-types.ts';
 
-const TAXONOMY = readFileSync(new URL('../../../shared/reference/failure-taxonomy.md', import.meta.url), 'utf8');
+const TAXONOMY = readFileSync(new URL('../../docs/failure-taxonomy.md', import.meta.url), 'utf8');
 
 interface TaxonomyRow {
   code: string;

@@ -3,7 +3,38 @@ export * from './log-events.ts';
 export * from './states.ts';
 export * from './catalog-types.ts';
 export * from './classifier-types.ts';
-export type * from './api.ts';
+export * from './api-values.ts';
+// Types only: the zod shapes (the `…Shape` values) are in '@faultline/schema/api', so importing
+// the catalog or the classifier (the SDK does) never loads zod.
+export type {
+  ApiError,
+  CodeDetail,
+  CodeWithStats,
+  ErrorClassification,
+  ErrorGroup,
+  ErrorOccurrence,
+  LastError,
+  LatestOutput,
+  Overview,
+  OverviewBucket,
+  Page,
+  ScenarioCheckResult,
+  ScenarioDescription,
+  ScenarioLastRun,
+  ScenarioRunResult,
+  ScenarioRunStatus,
+  ScenarioVariant,
+  ScenarioVariantResult,
+  ScenarioWithLastRun,
+  Session,
+  SessionDetail,
+  SessionListQuery,
+  StreamEvent,
+  TimeToDetect,
+  TimelineItem,
+  TimelineKind,
+  TimeoutStat,
+} from './api.ts';
 export * from './catalog.ts';
 export * from './classifier.ts';
 export * from './fingerprint.ts';

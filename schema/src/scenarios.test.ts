@@ -4,7 +4,7 @@ import { getCatalogEntry, renderUserMessage, STUCK_CODE } from './catalog.ts';
 import { getScenario, SCENARIOS } from './scenarios.ts';
 import { SESSION_STATES } from './states.ts';
 
-const TAXONOMY = readFileSync(new URL('../../../shared/reference/failure-taxonomy.md', import.meta.url), 'utf8');
+const TAXONOMY = readFileSync(new URL('../../docs/failure-taxonomy.md', import.meta.url), 'utf8');
 
 /** failure-taxonomy §5: "N. **Title** (seed)" and the first `AGT-…` code on its "Expected code" line. */
 function taxonomyScenarios(): { number: number; seed: string; code: string }[] {

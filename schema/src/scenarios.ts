@@ -1,65 +1,12 @@
 /**
  * The documented fault scenarios (failure-taxonomy §5): each real incident from the seeds as an
  * executable check — what is injected, which code, state and words must reach the collector, and
- * how fast. The drivers in test/scenarios/ play them through the SDK against a live collector;
+ * how fast. The drivers in scenarios/ (@faultline/scenarios) play them through the SDK against a live collector;
  * `GET /api/scenarios` serves these descriptions with their last run; docs/scenarios.md is
  * generated from them. Pure data: this file also runs in the browser dashboard.
  */
 import { renderUserMessage, STUCK_CODE } from './catalog.ts';
-import type { SessionState } from './states.ts';
-
-export interface TimeToDetect {
-  /** What a user waits in production, in words (e.g. "the 60 s ScheduleToStart limit"). */
-  production: string;
-  productionMs: number;
-  /** The budget a scenario run checks against: the shrunk limit plus the pipeline's own delay. */
-  testMs: number;
-  /** How the limits are shrunk for the run, in words. */
-  testSetup: string;
-}
-
-export interface ScenarioVariant {
-  /** Unique within its scenario. */
-  id: string;
-  title: string;
-  trigger: string;
-  /** null: no error may be recorded for this variant. */
-  expectedCode: string | null;
-  expectedState: SessionState;
-  expectedMessage: string | null;
-}
-
-export interface ScenarioDescription {
-  /** Stable slug; also the key of stored runs. */
-  id: string;
-  /** Position in failure-taxonomy §5 (13 is Faultline's own watchdog scenario). */
-  number: number;
-  title: string;
-  /** The seed document the incident comes from, e.g. "000". */
-  seed: string;
-  /** Where it is written down: taxonomy section and upstream references. */
-  source: string;
-  /** What went wrong for users before, in a sentence or two. */
-  description: string;
-  trigger: string;
-  expectedCode: string;
-  /** The state the session must be in once the failure is detected. */
-  expectedState: SessionState;
-  /** The catalog's words, rendered with the scenario's provider and model. */
-  expectedMessage: string;
-  /** The path of states, for people (e.g. "starting → retrying → error"). */
-  stateFlow: string;
-  /** Whether the session must count as failed (state `error`) and never as stuck. */
-  expectFailed: boolean;
-  provider: string | null;
-  model: string | null;
-  timeToDetect: TimeToDetect;
-  /** Same as timeToDetect.testMs; the field the dashboard reads. */
-  timeToDetectMs: number;
-  /** What a run checks beyond code, state and message, in words. */
-  checks: string[];
-  variants: ScenarioVariant[];
-}
+import type { ScenarioDescription, ScenarioVariant } from './api.ts';
 
 /** Checked on every scenario's main session (failure-taxonomy §5, last list). */
 export const CROSS_CUTTING_CHECKS: readonly string[] = [
@@ -481,62 +428,4 @@ const BY_ID: ReadonlyMap<string, ScenarioDescription> = new Map(SCENARIOS.map((s
 
 export function getScenario(id: string | null | undefined): ScenarioDescription | undefined {
   return typeof id === 'string' ? BY_ID.get(id) : undefined;
-}
-
-// ── results (what a run records and GET /api/scenarios returns) ────────────────────────────────
-
-export interface ScenarioCheckResult {
-  name: string;
-  passed: boolean;
-  detail?: string;
-}
-
-export interface ScenarioVariantResult {
-  id: string;
-  passed: boolean;
-  detectedCode: string | null;
-  detectedState: SessionState | null;
-  detectMs: number | null;
-  sessionId: string;
-  detail: string;
-}
-
-/** One run of one scenario, as the runner posts it to `POST /api/scenarios/results`. */
-export interface ScenarioRunResult {
-  scenarioId: string;
-  passed: boolean;
-  detectedCode: string | null;
-  detectedState: SessionState | null;
-  /** From the injected fault to the collector's API showing the expected code and state. */
-  detectMs: number | null;
-  sessionId: string | null;
-  /** One line for people: what passed, or the first thing that did not. */
-  detail: string;
-  checks: ScenarioCheckResult[];
-  variants: ScenarioVariantResult[];
-}
-
-export interface ScenarioLastRun {
-  passed: boolean;
-  detectedCode: string | null;
-  detectedState: string | null;
-  detectMs: number | null;
-  sessionId: string | null;
-  at: string;
-  detail: string;
-  checks: ScenarioCheckResult[];
-  variants: ScenarioVariantResult[];
-}
-
-export type ScenarioWithLastRun = ScenarioDescription & { lastRun: ScenarioLastRun | null };
-
-/** `GET /api/scenarios/run`: the collector's background run, if any. */
-export interface ScenarioRunStatus {
-  running: boolean;
-  ids: string[];
-  startedAt: string | null;
-  finishedAt: string | null;
-  exitCode: number | null;
-  /** The runner's last lines of output (its table or its error). */
-  outputTail: string;
 }

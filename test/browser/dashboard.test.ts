@@ -18,10 +18,10 @@ import { getCatalogEntry, renderUserMessage } from '@faultline/schema';
 import { init, withTimeout, type Faultline } from '@faultline/sdk';
 import { STORAGES, startTestCollector } from '../../collector/src/testing.ts';
 import { DASHBOARD_DIST } from '../../collector/src/app.ts';
+import { CHROMIUM, RUN_BROWSER_TESTS, requireChromium } from './chromium.ts';
 import type { RunningCollector } from '../../collector/src/server.ts';
 import { ActivityFailure, BadRequestError, TimeoutFailure, sleep } from '../../examples/simulated-failures.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const STUCK_AFTER_MS = 1_500;
 /**
@@ -115,7 +115,7 @@ async function sendPlainOtel(url: string): Promise<void> {
   await provider.shutdown();
 }
 
-describe('dashboard in Chromium', () => {
+describe.skipIf(!RUN_BROWSER_TESTS)('dashboard in Chromium', () => {
   let collector: RunningCollector;
   let faultline: Faultline;
   let spoolDir: string;
@@ -138,9 +138,9 @@ describe('dashboard in Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(path.join(DASHBOARD_DIST, 'index.html'))) {
-      throw new Error('The dashboard is not built: run `npm run build:dashboard` (npm test does it first).');
+      throw new Error('The dashboard is not built: run `npm run build` (npm install and npm test do it first).');
     }
-    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium`);
+    requireChromium();
     await mkdir(ARTIFACTS, { recursive: true });
     spoolDir = await mkdtemp(path.join(tmpdir(), 'faultline-browser-'));
 

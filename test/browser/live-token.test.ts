@@ -9,16 +9,18 @@ import { chromium, type Browser } from 'playwright-core';
 import { STORAGES, startTestCollector } from '../../collector/src/testing.ts';
 import type { RunningCollector } from '../../collector/src/server.ts';
 import { otlpBody, otlpSpan, postTraces } from '../faults/support.ts';
+import { CHROMIUM, RUN_BROWSER_TESTS, requireChromium } from './chromium.ts';
 
 const TOKEN = 'browser-token-0123456789abcdef';
 
-describe('dashboard live stream with an API token (Chromium)', () => {
+describe.skipIf(!RUN_BROWSER_TESTS)('dashboard live stream with an API token (Chromium)', () => {
   let collector: RunningCollector;
   let browser: Browser;
   beforeAll(async () => {
+    requireChromium();
     collector = await startTestCollector(STORAGES[0], { apiToken: TOKEN });
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run',
         '--host-resolver-rules=MAP rebind.attacker.test 127.0.0.1'],
     });

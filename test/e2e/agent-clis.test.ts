@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROMPT_NOT_STORED, renderUserMessage, type SessionDetail, type Session, type Page } from '@faultline/schema';
 import { STORAGES, startTestCollector } from '../../collector/src/testing.ts';
 import type { RunningCollector } from '../../collector/src/server.ts';
-import { LiveSessions } from '../scenarios/live.ts';
+import { LiveSessions } from '../../scenarios/src/live.ts';
 import {
   ANTHROPIC_429,
   ClaudeCode,

@@ -115,7 +115,7 @@ export interface ChildRuntime {
 
 /** Runs a TypeScript file with tsx in a child process (its own TMPDIR, so its spool is its own). */
 export function runTs(file: string, env: Record<string, string>): ChildRuntime {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  const child = spawn(process.execPath, ['--conditions=@faultline/source', '--import', 'tsx', file], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -126,7 +126,7 @@ describe.each(targets)('collector killed with SIGKILL mid-stream ($name)', (targ
     const endpoint = `http://127.0.0.1:${port}`;
     const service = `crash-${target.name}-${hex(3)}`;
     const spoolDir = tempDir('crash-spool');
-    let first = await start(env, port);
+    const first = await start(env, port);
 
     const recorder = new SpanRecorder();
     const faultline = init({

@@ -150,6 +150,7 @@ function mutate(rng: Rng, c: Corpus, i: number): Case {
     const span = otlpSpan({ sessionId: `fuzz-${i}` }) as Record<string, unknown>;
     const wrong: [string, unknown][] = [
       ['traceId', 12345], ['traceId', 'zz'.repeat(16)], ['traceId', 'abc'], ['spanId', ''], ['spanId', '0'.repeat(16)],
+      // eslint-disable-next-line no-loss-of-precision -- 1e400 is Infinity on purpose (JSON null)
       ['startTimeUnixNano', 'soon'], ['startTimeUnixNano', -1], ['endTimeUnixNano', 1e400], ['kind', 'server'], ['kind', 2 ** 40],
       ['attributes', { a: 1 }], ['attributes', [null, 1, 'x']], ['events', 'none'], ['status', []], ['name', { x: 1 }],
       ['__proto__', { polluted: true }], ['constructor', { prototype: { polluted: true } }], ['droppedAttributesCount', 'many'],

@@ -45,12 +45,12 @@ export interface CollectorProcess {
 }
 
 /**
- * Starts `node --import tsx collector/src/main.ts` with the given environment (DATABASE_URL is
+ * Starts `node --conditions=@faultline/source --import tsx collector/src/main.ts` with the given environment (DATABASE_URL is
  * cleared unless given, so the embedded store is used) and waits for /healthz.
  */
 export async function startCollectorProcess(env: Record<string, string>, options: { port?: number; readyTimeoutMs?: number } = {}): Promise<CollectorProcess> {
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, ['--conditions=@faultline/source', '--import', 'tsx', MAIN], {
     cwd: ROOT,
     // gRPC on any free port: concurrent runs and restarted collectors must not fight over 4317.
     env: { ...process.env, DATABASE_URL: '', HOST: '127.0.0.1', PORT: String(port), FAULTLINE_GRPC_PORT: '0', ...env },

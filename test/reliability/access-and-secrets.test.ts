@@ -196,7 +196,7 @@ describe.each(STORAGES)('access and secrets ($name)', (storage) => {
 describe('binding to a public interface', () => {
   function run(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+      const child = spawn(process.execPath, ['--conditions=@faultline/source', '--import', 'tsx', MAIN], {
         cwd: ROOT,
         env: { ...process.env, DATABASE_URL: '', FAULTLINE_INGEST_KEYS: '', FAULTLINE_API_TOKEN: '', FAULTLINE_ALLOW_INSECURE: '', PORT: '0', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],

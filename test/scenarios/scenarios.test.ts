@@ -4,11 +4,11 @@
  * HTTP API and recording each result — then GET /api/scenarios shows them as the dashboard will.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCENARIOS, type ScenarioRunResult, type ScenarioWithLastRun } from '@faultline/schema';
+import { SCENARIOS, type ScenarioRunResult } from '@faultline/schema';
+import { createApiClient, unwrap } from '@faultline/collector/client';
 import { STORAGES, startTestCollector } from '../../collector/src/testing.ts';
 import type { RunningCollector } from '../../collector/src/server.ts';
-import { CollectorClient } from './api-client.ts';
-import { formatTable, runScenarios } from './runner.ts';
+import { formatTable, runScenarios } from '../../scenarios/src/runner.ts';
 
 describe.each(STORAGES)('documented scenarios on $name', (storage) => {
   let collector: RunningCollector;
@@ -45,7 +45,7 @@ describe.each(STORAGES)('documented scenarios on $name', (storage) => {
   });
 
   it('stores every result and serves it as lastRun, announcing each on the live stream', async () => {
-    const listed = await new CollectorClient(collector.url).get<ScenarioWithLastRun[]>('/api/scenarios');
+    const listed = await unwrap(createApiClient(collector.url).api.scenarios.$get());
     expect(listed.map((s) => s.id)).toEqual(SCENARIOS.map((s) => s.id));
     for (const s of listed) {
       const result = results.find((r) => r.scenarioId === s.id)!;
@@ -56,9 +56,9 @@ describe.each(STORAGES)('documented scenarios on $name', (storage) => {
   });
 
   it('leaves the sessions on the dashboard: failed ones under failed, the forgotten one under stuck', async () => {
-    const api = new CollectorClient(collector.url);
-    const failed = await api.get<{ items: { id: string }[] }>('/api/sessions?failed=true&q=scn-&limit=100');
-    const stuck = await api.get<{ items: { id: string }[] }>('/api/sessions?stuck=true&q=scn-&limit=100');
+    const { api } = createApiClient(collector.url);
+    const failed = await unwrap(api.sessions.$get({ query: { failed: 'true', q: 'scn-', limit: '100' } }));
+    const stuck = await unwrap(api.sessions.$get({ query: { stuck: 'true', q: 'scn-', limit: '100' } }));
     const mainOf = (id: string) => results.find((r) => r.scenarioId === id)!.sessionId;
     // Scenario 10 ends with a successful follow-up turn, so its session is ready again.
     const stillFailed = SCENARIOS.filter((x) => x.expectFailed && x.id !== 'turn-start-failed').map((x) => mainOf(x.id));

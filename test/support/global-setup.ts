@@ -8,6 +8,7 @@ import type { TestProject } from 'vitest/node';
 import { withDatabase } from '../../collector/src/testing.ts';
 import { postgresStore } from '../../collector/src/store/db.ts';
 import { processAlive } from '../../collector/src/store/lock.ts';
+import { RUN_BROWSER_TESTS, SKIPPED_LINE } from '../browser/chromium.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,6 +17,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  if (!RUN_BROWSER_TESTS) console.warn(SKIPPED_LINE);
   const url = process.env.DATABASE_URL;
   if (!url) {
     if (process.env.CI) throw new Error('CI must run the storage tests on Postgres too: set DATABASE_URL.');
@@ -35,7 +37,7 @@ export default async function setup(project: TestProject) {
     await admin.unsafe(`drop database if exists "${template}" with (force)`);
     await admin.unsafe(`create database "${template}"`);
   } catch (err) {
-    throw new Error(`Cannot prepare the Postgres test template at ${url}: ${(err as Error).message}`);
+    throw new Error(`Cannot prepare the Postgres test template at ${url}: ${(err as Error).message}`, { cause: err });
   } finally {
     await admin.end();
   }

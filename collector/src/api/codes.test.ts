@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOG, type CodeWithStats } from '@faultline/schema';
 import { STORAGES, startTestCollector } from '../testing.ts';
 import type { RunningCollector } from '../server.ts';
-import type { CodeDetail } from './codes.ts';
+import type { CodeDetail } from '@faultline/schema';
 import { AgentTelemetry, getJson } from './agent-telemetry.ts';
 
 describe.each(STORAGES)('codes API on $name', (storage) => {

@@ -4,23 +4,21 @@
  */
 import { Hono } from 'hono';
 import { and, desc, eq, gte, isNotNull, sql } from 'drizzle-orm';
-import { errors } from '@faultline/schema/db';
-import type { CatalogEntry, CodeWithStats, ErrorGroup, Session } from '@faultline/schema';
-import type { CollectorDeps } from '../app.ts';
+import { errors } from '../store/tables/index.ts';
+import type { CatalogEntry, CodeWithStats, Session } from '@faultline/schema';
+import { CodeDetailShape, CodeParamShape, CodeWithStatsShape } from '@faultline/schema/api';
+import { z } from 'zod';
+import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { loadSessionsByIds } from '../sessions/rows.ts';
 import { listGroups } from './errors.ts';
+import { valid } from './params.ts';
 
 /** How many sessions /api/codes/:code lists. */
 const RECENT_SESSIONS = 20;
 
-export interface CodeDetail extends CodeWithStats {
-  /** Sessions that hit this code, most recent hit first. */
-  recentSessions: Session[];
-  /** The distinct problems (fingerprints) under this code. */
-  groups: ErrorGroup[];
-}
+const CodeListShape = z.array(CodeWithStatsShape);
 
 interface Stats {
   count: number;
@@ -54,21 +52,21 @@ const statsColumns = {
 
 const isoOrNull = (v: string | Date | null) => (v === null ? null : new Date(v).toISOString());
 
-export function codeRoutes({ store, config }: CollectorDeps): Hono {
-  const app = new Hono();
+export function codeRoutes({ store, config }: CollectorDeps) {
   const db = store.db;
   const codes = codesOf(config);
   // The retention sweep runs hourly; counting from the cutoff keeps answers right in between.
   const since = () => new Date(Date.now() - config.retentionDays * 86_400_000);
 
-  app.get('/', async (c) => {
+  return new Hono()
+  .get('/', async (c) => {
     const rows = await db.select(statsColumns).from(errors).where(gte(errors.at, since())).groupBy(errors.code);
     const byCode = new Map(rows.map((r) => [r.code, { count: r.count, sessions: r.sessions, lastSeen: isoOrNull(r.lastSeen) }]));
-    return c.json(codes.entries.map((e) => withStats(e, byCode.get(e.code))));
-  });
+    return c.json(CodeListShape.parse(codes.entries.map((e) => withStats(e, byCode.get(e.code)))), 200);
+  })
 
-  app.get('/:code', async (c) => {
-    const asked = c.req.param('code');
+  .get('/:code', valid('param', CodeParamShape), async (c) => {
+    const asked = c.req.valid('param').code;
     const entry = codes.get(asked.toUpperCase());
     if (!entry) {
       throw new FaultlineError(
@@ -91,13 +89,11 @@ export function codeRoutes({ store, config }: CollectorDeps): Hono {
       .limit(RECENT_SESSIONS * 25);
     const ids = [...new Set(hits.map((h) => h.sessionId!))].slice(0, RECENT_SESSIONS);
     const byId = new Map((await loadSessionsByIds(db, ids)).map((s) => [s.id, s]));
-    const detail: CodeDetail = {
+    const detail = {
       ...withStats(entry, stats && { count: stats.count, sessions: stats.sessions, lastSeen: isoOrNull(stats.lastSeen) }),
       recentSessions: ids.map((id) => byId.get(id)).filter((s): s is Session => s !== undefined),
       groups: await listGroups(db, { code: entry.code, limit: 100 }, codes),
     };
-    return c.json(detail);
+    return c.json(CodeDetailShape.parse(detail), 200);
   });
-
-  return app;
 }

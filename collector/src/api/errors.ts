@@ -5,39 +5,19 @@
 import { Hono } from 'hono';
 import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { errorGroups, errors } from '@faultline/schema/db';
-import { CATEGORIES, type Category, type ErrorGroup, type ErrorOccurrence, type Page } from '@faultline/schema';
+import { errorGroups, errors } from '../store/tables/index.ts';
+import type { Category, ErrorGroup, GroupStatus } from '@faultline/schema';
+import { ErrorGroupShape, ErrorListQueryShape, ErrorOccurrenceShape, GroupListQueryShape, GroupParamShape, GroupPatchShape, PageShape } from '@faultline/schema/api';
 import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
-import type { CollectorDeps } from '../app.ts';
+import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { errorFromRow } from '../sessions/rows.ts';
 import type { Db } from '../store/db.ts';
-import { afterCursor, cursorParam, cursorTime, limitParam, pageOf, parseQuery, readJsonBody, textParam } from './params.ts';
+import { afterCursor, cursorTime, jsonBody, pageOf, valid } from './params.ts';
 
-const GROUP_STATUSES = ['open', 'resolved', 'ignored'] as const;
-type GroupStatus = (typeof GROUP_STATUSES)[number];
-
-const codeParam = textParam(64).transform((c) => c?.toUpperCase());
-
-const errorsQuery = z.object({
-  code: codeParam,
-  category: z.enum(CATEGORIES, { error: `must be one of ${CATEGORIES.join(', ')}` }).optional(),
-  session: textParam(256),
-  fingerprint: textParam(256),
-  limit: limitParam(50, 500),
-  cursor: cursorParam,
-});
-
-const groupsQuery = z.object({
-  code: codeParam,
-  status: z.enum(GROUP_STATUSES, { error: `must be one of ${GROUP_STATUSES.join(', ')}` }).optional(),
-  limit: limitParam(200, 1000),
-});
-
-const groupPatch = z.object({
-  status: z.enum(GROUP_STATUSES, { error: `must be one of ${GROUP_STATUSES.join(', ')}` }),
-});
+const ErrorPageShape = PageShape(ErrorOccurrenceShape);
+const GroupListShape = z.array(ErrorGroupShape);
 
 const groupColumns = {
   ...getTableColumns(errorGroups),
@@ -80,13 +60,13 @@ export async function listGroups(
   return rows.map((r) => groupFromRow(r, codes));
 }
 
-export function errorRoutes({ store, config }: CollectorDeps): Hono {
-  const app = new Hono();
+export function errorRoutes({ store, config }: CollectorDeps) {
   const db = store.db;
   const codes = codesOf(config);
 
-  app.get('/errors', async (c) => {
-    const p = parseQuery(errorsQuery, c.req.query());
+  return new Hono()
+  .get('/errors', valid('query', ErrorListQueryShape), async (c) => {
+    const p = c.req.valid('query');
     const where: SQL[] = [];
     if (p.code) where.push(eq(errors.code, p.code));
     if (p.category) where.push(eq(errors.category, p.category));
@@ -100,25 +80,23 @@ export function errorRoutes({ store, config }: CollectorDeps): Hono {
       .where(and(...where))
       .orderBy(desc(errors.at), desc(errors.id))
       .limit(p.limit + 1);
-    const page: Page<ErrorOccurrence> = pageOf(rows, p.limit, (r) => errorFromRow(r, codes), (r) => ({ t: r.cursorTime, id: r.id }));
-    return c.json(page);
-  });
+    const page = pageOf(rows, p.limit, (r) => errorFromRow(r, codes), (r) => ({ t: r.cursorTime, id: r.id }));
+    return c.json(ErrorPageShape.parse(page), 200);
+  })
 
-  app.get('/groups', async (c) => {
-    const p = parseQuery(groupsQuery, c.req.query());
-    return c.json(await listGroups(db, p, codes));
-  });
+  .get('/groups', valid('query', GroupListQueryShape), async (c) => {
+    const p = c.req.valid('query');
+    return c.json(GroupListShape.parse(await listGroups(db, p, codes)), 200);
+  })
 
-  app.patch('/groups/:fingerprint', async (c) => {
-    const fingerprint = c.req.param('fingerprint');
-    const { status } = groupPatch.parse(await readJsonBody(c.req, '{"status":"resolved"}'));
+  .patch('/groups/:fingerprint', valid('param', GroupParamShape), jsonBody('{"status":"resolved"}'), valid('json', GroupPatchShape), async (c) => {
+    const { fingerprint } = c.req.valid('param');
+    const { status } = c.req.valid('json');
     const updated = await db.update(errorGroups).set({ status }).where(eq(errorGroups.fingerprint, fingerprint)).returning({ fingerprint: errorGroups.fingerprint });
     if (updated.length === 0) {
       throw new FaultlineError('not_found', 404, `No error group with fingerprint ${JSON.stringify(fingerprint)}; GET /api/groups lists them.`);
     }
     const [row] = await db.select(groupColumns).from(errorGroups).where(eq(errorGroups.fingerprint, fingerprint));
-    return c.json(groupFromRow(row, codes));
+    return c.json(ErrorGroupShape.parse(groupFromRow(row, codes)), 200);
   });
-
-  return app;
 }

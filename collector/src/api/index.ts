@@ -1,6 +1,9 @@
-/** Query API (DESIGN §6): composed from one module per resource. */
+/**
+ * Query API (docs/design.md, "API"): composed from one module per resource. Chained so the
+ * route types accumulate into the app's type (AppType), which the typed client reads.
+ */
 import { Hono } from 'hono';
-import type { CollectorDeps } from '../app.ts';
+import type { CollectorDeps } from '../deps.ts';
 import { codeRoutes } from './codes.ts';
 import { errorRoutes } from './errors.ts';
 import { overviewRoutes } from './overview.ts';
@@ -9,14 +12,13 @@ import { sessionRoutes } from './sessions.ts';
 import { streamRoutes } from './stream.ts';
 import { timeoutRoutes } from './timeouts.ts';
 
-export function apiRoutes(deps: CollectorDeps): Hono {
-  const api = new Hono();
-  api.route('/sessions', sessionRoutes(deps));
-  api.route('/codes', codeRoutes(deps));
-  api.route('/', errorRoutes(deps));
-  api.route('/timeouts', timeoutRoutes(deps));
-  api.route('/overview', overviewRoutes(deps));
-  api.route('/stream', streamRoutes(deps));
-  api.route('/scenarios', scenarioRoutes(deps));
-  return api;
+export function apiRoutes(deps: CollectorDeps) {
+  return new Hono()
+    .route('/sessions', sessionRoutes(deps))
+    .route('/codes', codeRoutes(deps))
+    .route('/', errorRoutes(deps))
+    .route('/timeouts', timeoutRoutes(deps))
+    .route('/overview', overviewRoutes(deps))
+    .route('/stream', streamRoutes(deps))
+    .route('/scenarios', scenarioRoutes(deps));
 }

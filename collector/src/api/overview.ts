@@ -6,26 +6,23 @@
  */
 import { Hono } from 'hono';
 import { and, count, desc, eq, gte, inArray, sql } from 'drizzle-orm';
-import { z } from 'zod';
-import { errors, sessions } from '@faultline/schema/db';
+import { errors, sessions } from '../store/tables/index.ts';
 import { CATEGORIES, type Category, type Overview, type OverviewBucket } from '@faultline/schema';
-import type { CollectorDeps } from '../app.ts';
+import { OverviewQueryShape, OverviewShape, WINDOWS } from '@faultline/schema/api';
+import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
-import { WINDOWS, parseQuery, windowParam } from './params.ts';
+import { valid } from './params.ts';
 import { timeoutStats } from './timeouts.ts';
 import { failedSession } from '../sessions/rows.ts';
 
 const ACTIVE_STATES = ['starting', 'running', 'retrying', 'waiting_input'];
 
-const overviewQuery = z.object({ window: windowParam });
-
-export function overviewRoutes({ store, config }: CollectorDeps): Hono {
+export function overviewRoutes({ store, config }: CollectorDeps) {
   const codes = codesOf(config);
-  const app = new Hono();
   const db = store.db;
 
-  app.get('/', async (c) => {
-    const { window } = parseQuery(overviewQuery, c.req.query());
+  return new Hono().get('/', valid('query', OverviewQueryShape), async (c) => {
+    const { window } = c.req.valid('query');
     const { ms, bucketMs } = WINDOWS[window];
     const now = Date.now();
     const since = new Date(now - ms);
@@ -80,7 +77,6 @@ export function overviewRoutes({ store, config }: CollectorDeps): Hono {
       timeouts,
       series,
     };
-    return c.json(overview);
+    return c.json(OverviewShape.parse(overview), 200);
   });
-  return app;
 }

@@ -4,70 +4,47 @@
  *
  * `POST /api/scenarios/run` does not play the scenarios in this process. The drivers are a
  * simulated agent runtime: they use @faultline/sdk, spawn and kill processes, and run stub
- * servers — none of which belongs in the collector (DESIGN: the collector imports only schema).
- * So the run is `test/scenarios/run-cli.ts` in a child process, pointed at this collector — the
- * very command `npm run scenarios` runs, so the dashboard's button proves what CI proves. Its
+ * servers — none of which belongs in the collector (the collector imports only the contract).
+ * So the run is the `faultline-scenarios` program (@faultline/scenarios) in a child process,
+ * pointed at this collector — the very command `npm run scenarios` runs, so the dashboard's
+ * button proves what CI proves. Its
  * results come back through `POST /api/scenarios/results` like any runner's.
  */
 import { Hono } from 'hono';
 import { desc } from 'drizzle-orm';
 import { z } from 'zod';
-import { scenarioRuns } from '@faultline/schema/db';
+import { scenarioRuns } from '../store/tables/index.ts';
+import { SCENARIOS, getScenario, scrubIdentifier, scrubSecrets, type ScenarioCheckResult, type ScenarioLastRun, type ScenarioVariantResult, type ScenarioWithLastRun } from '@faultline/schema';
 import {
-  SCENARIOS,
-  SESSION_STATES,
-  getScenario,
-  scrubIdentifier,
-  scrubSecrets,
-  type ScenarioCheckResult,
-  type ScenarioLastRun,
-  type ScenarioVariantResult,
-  type ScenarioWithLastRun,
-} from '@faultline/schema';
-import type { CollectorDeps } from '../app.ts';
+  ScenarioRecordedShape,
+  ScenarioRunRequestShape,
+  ScenarioRunResultShape,
+  ScenarioRunStatusShape,
+  ScenarioWithLastRunShape,
+} from '@faultline/schema/api';
+import type { CollectorDeps } from '../deps.ts';
 import { FaultlineError } from '../errors.ts';
 import { ScenarioLauncher, selfUrl } from '../scenarios/launcher.ts';
+import { jsonBody, valid } from './params.ts';
 
 const knownId = z.string().refine((id) => getScenario(id) !== undefined, {
   error: `is not a documented scenario (${SCENARIOS.map((s) => s.id).join(', ')})`,
 });
-const state = z.enum(SESSION_STATES).nullable();
-const text = (max: number) => z.string().max(max);
-
-const check = z.object({ name: text(200), passed: z.boolean(), detail: text(2000).optional() });
-const variant = z.object({
-  id: text(100),
-  passed: z.boolean(),
-  detectedCode: text(64).nullable(),
-  detectedState: state,
-  detectMs: z.number().int().min(0).max(86_400_000).nullable(),
-  sessionId: text(256),
-  detail: text(2000),
-});
-const resultBody = z.object({
-  scenarioId: knownId,
-  passed: z.boolean(),
-  detectedCode: text(64).nullable(),
-  detectedState: state,
-  detectMs: z.number().int().min(0).max(86_400_000).nullable(),
-  sessionId: text(256).nullable(),
-  detail: text(2000),
-  checks: z.array(check).max(100).default([]),
-  variants: z.array(variant).max(20).default([]),
-});
-const runBody = z.object({ id: knownId.optional(), ids: z.array(knownId).max(SCENARIOS.length).optional() });
+const resultBody = ScenarioRunResultShape.extend({ scenarioId: knownId });
+const runBody = ScenarioRunRequestShape.extend({ id: knownId.optional(), ids: z.array(knownId).max(SCENARIOS.length).optional() });
+const ScenarioListShape = z.array(ScenarioWithLastRunShape);
 
 interface StoredExtra {
   checks?: ScenarioCheckResult[];
   variants?: ScenarioVariantResult[];
 }
 
-export function scenarioRoutes({ store, events, config }: CollectorDeps): Hono {
-  const app = new Hono();
+export function scenarioRoutes({ store, events, config }: CollectorDeps) {
   const db = store.db;
   const launcher = new ScenarioLauncher();
 
-  app.get('/', async (c) => {
+  return new Hono()
+  .get('/', async (c) => {
     // The newest run per scenario: scenario_runs_scenario_at_idx, one short walk per scenario.
     const rows = await db
       .selectDistinctOn([scenarioRuns.scenarioId])
@@ -92,11 +69,11 @@ export function scenarioRoutes({ store, events, config }: CollectorDeps): Hono {
         : null;
       return { ...s, lastRun };
     });
-    return c.json(items);
-  });
+    return c.json(ScenarioListShape.parse(items), 200);
+  })
 
-  app.post('/results', async (c) => {
-    const parsed = resultBody.parse(await c.req.json().catch(() => null));
+  .post('/results', jsonBody('{"scenarioId":"sandbox-config-missing","passed":true,…}'), valid('json', resultBody), async (c) => {
+    const parsed = c.req.valid('json');
     // A runner's details quote errors, and errors can quote secrets: scrubbed like telemetry.
     const body = {
       ...parsed,
@@ -119,14 +96,13 @@ export function scenarioRoutes({ store, events, config }: CollectorDeps): Hono {
       })
       .returning({ id: scenarioRuns.id, at: scenarioRuns.at });
     events.publish({ type: 'scenario', scenarioId: body.scenarioId });
-    return c.json({ id: row.id, at: row.at.toISOString() }, 201);
-  });
+    return c.json(ScenarioRecordedShape.parse({ id: row.id, at: row.at.toISOString() }), 201);
+  })
 
-  app.get('/run', (c) => c.json(launcher.status()));
+  .get('/run', (c) => c.json(ScenarioRunStatusShape.parse(launcher.status()), 200))
 
-  app.post('/run', async (c) => {
-    const raw = await c.req.json().catch(() => ({}));
-    const body = runBody.parse(raw ?? {});
+  .post('/run', jsonBody('{"id":"sandbox-config-missing"}'), valid('json', runBody), async (c) => {
+    const body = c.req.valid('json');
     const ids = body.ids ?? (body.id ? [body.id] : []);
     if (launcher.running) {
       throw new FaultlineError('scenario_run_in_progress', 409, 'A scenario run is already in progress; GET /api/scenarios/run shows it.');
@@ -139,8 +115,6 @@ export function scenarioRoutes({ store, events, config }: CollectorDeps): Hono {
       onExit: () => events.publish({ type: 'scenario', scenarioId: ids.length === 1 ? ids[0] : '*' }),
     });
     events.publish({ type: 'scenario', scenarioId: ids.length === 1 ? ids[0] : '*' });
-    return c.json(started, 202);
+    return c.json(ScenarioRunStatusShape.parse(started), 202);
   });
-
-  return app;
 }

@@ -4,46 +4,39 @@
  * error for orchestrators (seed 001: reading only assistant output missed the errors).
  */
 import { Hono } from 'hono';
-import { and, desc, eq, getTableColumns, inArray, isNull, like, ne, or, sql, type SQL } from 'drizzle-orm';
-import { z } from 'zod';
-import { errors, sessions, spans } from '@faultline/schema/db';
+import { and, desc, eq, getTableColumns, inArray, isNull, like, or, sql, type SQL } from 'drizzle-orm';
+import { errors, sessions, spans } from '../store/tables/index.ts';
+import { ATTR, type ErrorOccurrence, type SessionState, type TimelineItem, type TimelineKind } from '@faultline/schema';
 import {
-  ATTR,
-  SESSION_STATES,
-  type ErrorOccurrence,
+  LatestOutputShape,
+  PageShape,
+  SessionDetailShape,
+  SessionIdParamShape,
+  SessionListQueryShape,
+  SessionShape,
+  isTraceIdQuery,
   type LatestOutput,
-  type Page,
-  type Session,
-  type SessionDetail,
-  type SessionState,
-  type TimelineItem,
-  type TimelineKind,
-} from '@faultline/schema';
+} from '@faultline/schema/api';
 import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
-import type { CollectorDeps } from '../app.ts';
+import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { errorFromRow, failedSession, loadErrorsByIds, notFailedSession, sessionFromRow } from '../sessions/rows.ts';
 import type { Db } from '../store/db.ts';
-import { afterCursor, cursorParam, cursorTime, limitParam, pageOf, parseQuery, textParam, trueFlag } from './params.ts';
+import { afterCursor, cursorTime, pageOf, valid } from './params.ts';
 
 /** The timeline keeps the newest this many items; a runaway session must not produce a 100 MB answer. */
 export const TIMELINE_MAX = 2000;
 
-const TRACE_ID = /^[0-9a-f]{32}$/i;
+const SessionPageShape = PageShape(SessionShape);
 
-const listQuery = (codes: CodeBook) => z.object({
-  state: z.enum(SESSION_STATES, { error: `must be one of ${SESSION_STATES.join(', ')}` }).optional(),
-  stuck: trueFlag.optional(),
-  failed: trueFlag.optional(),
-  code: textParam(64).refine((c) => c === undefined || codes.get(c.toUpperCase()) !== undefined, {
-    error: 'is not a code in the catalog (GET /api/codes lists them)',
-  }),
-  service: textParam(256),
-  q: textParam(256),
-  limit: limitParam(50, 500),
-  cursor: cursorParam,
-});
+/** The contract's filters, with `code` one this collector knows (the catalog and the operator's codes). */
+const listQuery = (codes: CodeBook) =>
+  SessionListQueryShape.extend({
+    code: SessionListQueryShape.shape.code.refine((c) => c === undefined || codes.get(c) !== undefined, {
+      error: 'is not a code in the catalog (GET /api/codes lists them)',
+    }),
+  });
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
 
@@ -59,14 +52,14 @@ export async function findSession(db: Db, id: string) {
   return row;
 }
 
-export function sessionRoutes({ store, config }: CollectorDeps): Hono {
+export function sessionRoutes({ store, config }: CollectorDeps) {
   const codes = codesOf(config);
   const query = listQuery(codes);
-  const app = new Hono();
   const db = store.db;
 
-  app.get('/', async (c) => {
-    const p = parseQuery(query, c.req.query());
+  return new Hono()
+  .get('/', valid('query', query), async (c) => {
+    const p = c.req.valid('query');
     const where: (SQL | undefined)[] = [];
     if (p.state) where.push(eq(sessions.state, p.state));
     if (p.failed === true) where.push(failedSession);
@@ -75,11 +68,11 @@ export function sessionRoutes({ store, config }: CollectorDeps): Hono {
     if (p.service) where.push(eq(sessions.service, p.service));
     // Sessions that hit the code at any time in retention, not only those whose last error it is.
     if (p.code) {
-      where.push(inArray(sessions.id, db.select({ id: sql<string>`${errors.sessionId}` }).from(errors).where(eq(errors.code, p.code.toUpperCase()))));
+      where.push(inArray(sessions.id, db.select({ id: sql<string>`${errors.sessionId}` }).from(errors).where(eq(errors.code, p.code))));
     }
     if (p.q) {
       const byId = like(sessions.id, `${escapeLike(p.q)}%`);
-      if (TRACE_ID.test(p.q)) {
+      if (isTraceIdQuery(p.q)) {
         const trace = p.q.toLowerCase();
         where.push(
           or(
@@ -99,18 +92,18 @@ export function sessionRoutes({ store, config }: CollectorDeps): Hono {
       .where(and(...where))
       .orderBy(desc(sessions.lastSeenAt), desc(sessions.id))
       .limit(p.limit + 1);
-    const page: Page<Session> = pageOf(rows, p.limit, sessionFromRow, (r) => ({ t: r.cursorTime, id: r.id }));
-    return c.json(page);
-  });
+    const page = pageOf(rows, p.limit, sessionFromRow, (r) => ({ t: r.cursorTime, id: r.id }));
+    return c.json(SessionPageShape.parse(page), 200);
+  })
 
-  app.get('/:id', async (c) => {
-    const id = c.req.param('id');
+  .get('/:id', valid('param', SessionIdParamShape), async (c) => {
+    const { id } = c.req.valid('param');
     const session = sessionFromRow(await findSession(db, id));
-    return c.json({ session, timeline: await loadTimeline(db, id, codes) } satisfies SessionDetail);
-  });
+    return c.json(SessionDetailShape.parse({ session, timeline: await loadTimeline(db, id, codes) }), 200);
+  })
 
-  app.get('/:id/latest', async (c) => {
-    const id = c.req.param('id');
+  .get('/:id/latest', valid('param', SessionIdParamShape), async (c) => {
+    const { id } = c.req.valid('param');
     const row = await findSession(db, id);
     // errors_session_idx (session_id, at): the newest occurrence is one index probe.
     const [err] = await db.select().from(errors).where(eq(errors.sessionId, id)).orderBy(desc(errors.at), desc(errors.id)).limit(1);
@@ -126,10 +119,8 @@ export function sessionRoutes({ store, config }: CollectorDeps): Hono {
     } else {
       latest = { sessionId: id, kind: 'none', at: null, text: null, error: null, state };
     }
-    return c.json(latest);
+    return c.json(LatestOutputShape.parse(latest), 200);
   });
-
-  return app;
 }
 
 const LIFTED = new Set<string>([ATTR.sessionId, ATTR.sessionState, ATTR.sessionStatusMessage]);

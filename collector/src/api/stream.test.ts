@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import type { StreamEvent } from '@faultline/schema';
-import type { CollectorDeps } from '../app.ts';
+import type { CollectorDeps } from '../deps.ts';
 import { EventBus } from '../events.ts';
 import { STORAGES, startTestCollector } from '../testing.ts';
 import type { RunningCollector } from '../server.ts';

@@ -10,9 +10,11 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { StreamEvent } from '@faultline/schema';
-import type { CollectorDeps } from '../app.ts';
+import type { CollectorDeps } from '../deps.ts';
 import type { EventBus } from '../events.ts';
 import type { StreamTickets } from '../auth.ts';
+import { StreamTicketRequestShape, StreamTicketShape } from '@faultline/schema/api';
+import { valid } from './params.ts';
 
 export const MAX_BEHIND = 1000;
 export const PING_MS = 15_000;
@@ -24,12 +26,11 @@ export function sseClientCount(events: EventBus): number {
   return clients.get(events) ?? 0;
 }
 
-export function streamRoutes({ events }: CollectorDeps, options: { pingMs?: number; maxBehind?: number } = {}): Hono {
+export function streamRoutes({ events }: CollectorDeps, options: { pingMs?: number; maxBehind?: number } = {}) {
   const pingMs = options.pingMs ?? PING_MS;
   const maxBehind = options.maxBehind ?? MAX_BEHIND;
-  const app = new Hono();
 
-  app.get('/', (c) =>
+  return new Hono().get('/', (c) =>
     streamSSE(c, async (stream) => {
       const queue: StreamEvent[] = [];
       let done = false;
@@ -81,15 +82,12 @@ export function streamRoutes({ events }: CollectorDeps, options: { pingMs?: numb
       }
     }),
   );
-  return app;
 }
 
 /**
  * POST /api/stream/tickets — a ticket for opening the stream with EventSource, which cannot
  * send the Authorization header this call needs (see StreamTickets).
  */
-export function streamTicketRoutes(tickets: StreamTickets): Hono {
-  const app = new Hono();
-  app.post('/', (c) => c.json(tickets.issue(), 201));
-  return app;
+export function streamTicketRoutes(tickets: StreamTickets) {
+  return new Hono().post('/', valid('json', StreamTicketRequestShape), (c) => c.json(StreamTicketShape.parse(tickets.issue()), 201));
 }

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TIMEOUT_KINDS, type TimeoutStat } from '@faultline/schema';
 import { STORAGES, startTestCollector } from '../testing.ts';
 import type { RunningCollector } from '../server.ts';
-import type { TimeoutStatWithSessions } from './timeouts.ts';
 import { AgentTelemetry, ago, getJson } from './agent-telemetry.ts';
 
 describe.each(STORAGES)('timeouts API on $name', (storage) => {
@@ -10,7 +9,7 @@ describe.each(STORAGES)('timeouts API on $name', (storage) => {
   let api: string;
   const recent = ago(30);
   const stats = async (query = '') => {
-    const { status, body } = await getJson<TimeoutStatWithSessions[]>(`${api}/timeouts${query}`);
+    const { status, body } = await getJson<TimeoutStat[]>(`${api}/timeouts${query}`);
     expect(status).toBe(200);
     return new Map(body.map((s) => [s.kind, s]));
   };
@@ -43,11 +42,11 @@ describe.each(STORAGES)('timeouts API on $name', (storage) => {
   });
 
   it('lists the sessions one kind hit, most recent first', async () => {
-    const { body } = await getJson<TimeoutStatWithSessions[]>(`${api}/timeouts?kind=heartbeat`);
+    const { body } = await getJson<TimeoutStat[]>(`${api}/timeouts?kind=heartbeat`);
     expect(body).toHaveLength(1);
     expect(body[0]).toMatchObject({ kind: 'heartbeat', count: 2 });
     expect(body[0].affectedSessions?.map((s) => s.id)).toEqual(['worker-1', 'worker-2']);
-    const none = await getJson<TimeoutStatWithSessions[]>(`${api}/timeouts?kind=sandbox`);
+    const none = await getJson<TimeoutStat[]>(`${api}/timeouts?kind=sandbox`);
     expect(none.body).toEqual([{ kind: 'sandbox', count: 0, sessions: 0, lastSeen: null, codes: [], affectedSessions: [] }]);
   });
 

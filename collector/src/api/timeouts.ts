@@ -6,29 +6,18 @@
 import { Hono } from 'hono';
 import { and, desc, eq, gte, isNotNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { errors } from '@faultline/schema/db';
+import { errors } from '../store/tables/index.ts';
 import { TIMEOUT_KINDS, type Session, type TimeoutStat } from '@faultline/schema';
-import type { CollectorDeps } from '../app.ts';
+import { TimeoutStatShape, TimeoutsQueryShape, WINDOWS } from '@faultline/schema/api';
+import type { CollectorDeps } from '../deps.ts';
 import { loadSessionsByIds } from '../sessions/rows.ts';
 import type { Db } from '../store/db.ts';
-import { WINDOWS, parseQuery, windowParam } from './params.ts';
+import { valid } from './params.ts';
 
 /** How many sessions `kind=` lists. */
 const AFFECTED_SESSIONS = 100;
 
-export interface TimeoutStatWithSessions extends TimeoutStat {
-  /** Only with `kind=`: sessions with a timeout of this kind in the window, most recent first. */
-  affectedSessions?: Session[];
-}
-
-const timeoutsQuery = z.object({
-  window: windowParam,
-  kind: z
-    .string()
-    .trim()
-    .regex(/^[a-z0-9_.-]{1,64}$/, { error: 'must be a timeout kind such as heartbeat or schedule_to_start' })
-    .optional(),
-});
+const TimeoutListShape = z.array(TimeoutStatShape);
 
 /** One entry per known kind (zeros included, so charts keep their categories), then any other kind seen. */
 export async function timeoutStats(db: Db, since: Date): Promise<TimeoutStat[]> {
@@ -66,16 +55,15 @@ async function affectedSessions(db: Db, kind: string, since: Date): Promise<Sess
   return hits.map((h) => byId.get(h.sessionId)).filter((s): s is Session => s !== undefined);
 }
 
-export function timeoutRoutes({ store }: CollectorDeps): Hono {
-  const app = new Hono();
-  app.get('/', async (c) => {
-    const p = parseQuery(timeoutsQuery, c.req.query());
+export function timeoutRoutes({ store }: CollectorDeps) {
+  return new Hono().get('/', valid('query', TimeoutsQueryShape), async (c) => {
+    const p = c.req.valid('query');
     const since = new Date(Date.now() - WINDOWS[p.window].ms);
     const stats = await timeoutStats(store.db, since);
-    if (!p.kind) return c.json(stats);
+    if (!p.kind) return c.json(TimeoutListShape.parse(stats), 200);
     const stat = stats.find((s) => s.kind === p.kind) ?? { kind: p.kind, count: 0, sessions: 0, lastSeen: null, codes: [] };
-    const withSessions: TimeoutStatWithSessions = { ...stat, affectedSessions: await affectedSessions(store.db, p.kind, since) };
-    return c.json([withSessions]);
+    // With `kind=`: the one kind, with the sessions it hit in the window.
+    const withSessions: TimeoutStat = { ...stat, affectedSessions: await affectedSessions(store.db, p.kind, since) };
+    return c.json(TimeoutListShape.parse([withSessions]), 200);
   });
-  return app;
 }

@@ -13,7 +13,7 @@ import {
   type JsonObject,
 } from './decode-json.ts';
 import { describePosition, LOG_LABELS, newPosition, ZERO_SPAN_ID, ZERO_TRACE_ID, type Position } from './shared.ts';
-import type { Attributes, DecodedLogRecord, LogDecodeResult } from './types.ts';
+import type { Attributes, LogDecodeResult } from './types.ts';
 
 /*
  * ExportLogsServiceRequest in OTLP-JSON, with the same rules as traces: lowerCamelCase keys (the

@@ -21,7 +21,7 @@ import {
   type WireState,
 } from './decode-protobuf.ts';
 import { describePosition, LOG_LABELS } from './shared.ts';
-import type { AttrValue, Attributes, DecodedLogRecord, LogDecodeResult } from './types.ts';
+import type { AttrValue, Attributes, LogDecodeResult } from './types.ts';
 
 /*
  * ExportLogsServiceRequest, read with the same wire helpers (and the same bounds discipline) as

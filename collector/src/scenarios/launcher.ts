@@ -1,19 +1,34 @@
 /**
- * Starts the scenario runner (test/scenarios/run-cli.ts) as a child process pointed at this
- * collector, one run at a time, and keeps its status and the tail of its output. Why a child
- * process and not an import: see api/scenarios.ts. The collector never imports test/; it only
- * knows where the runner's entry file is, and answers 503 when a deployment does not ship it.
+ * Starts the scenario runner (the `faultline-scenarios` program of @faultline/scenarios) as a
+ * child process pointed at this collector, one run at a time, and keeps its status and the tail
+ * of its output. Why a child process and not an import: see api/scenarios.ts. The collector does
+ * not depend on the runner; it finds it where it is installed, and answers 503 when a deployment
+ * does not ship it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import type { Context } from 'hono';
 import type { ScenarioRunStatus } from '@faultline/schema';
 import { FaultlineError } from '../errors.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const RUNNER_ENTRY = fileURLToPath(new URL('../../../test/scenarios/run-cli.ts', import.meta.url));
+/**
+ * The runner's entry point as this process resolves `@faultline/scenarios/cli`: its built
+ * JavaScript, or its TypeScript source where this collector itself runs from source (tests).
+ */
+export function findRunner(): string {
+  try {
+    return createRequire(import.meta.url).resolve('@faultline/scenarios/cli');
+  } catch {
+    return '@faultline/scenarios (not installed)';
+  }
+}
+
+/** Node arguments that run the entry: plain Node for JavaScript, tsx and the source condition for a .ts file. */
+export function runnerArgs(entry: string): string[] {
+  return entry.endsWith('.ts') ? ['--conditions=@faultline/source', '--import', 'tsx', entry] : [entry];
+}
 
 /** Enough of the runner's output to show its table and its last error. */
 const OUTPUT_TAIL_CHARS = 8000;
@@ -44,7 +59,7 @@ export class ScenarioLauncher {
   private child: ChildProcess | null = null;
   private current: ScenarioRunStatus = { running: false, ids: [], startedAt: null, finishedAt: null, exitCode: null, outputTail: '' };
 
-  constructor(private readonly entry: string = RUNNER_ENTRY) {}
+  constructor(private readonly entry: string = findRunner()) {}
 
   get running(): boolean {
     return this.child !== null;
@@ -59,15 +74,14 @@ export class ScenarioLauncher {
       throw new FaultlineError(
         'scenarios_unavailable',
         503,
-        `This collector cannot run scenarios: the runner (${this.entry}) is not part of this deployment. Run \`npm run scenarios\` from a checkout with FAULTLINE_URL pointing here.`,
+        `This collector cannot run scenarios: the runner (${this.entry}) is not part of this deployment. Install @faultline/scenarios beside it, or run \`npm run scenarios\` from a checkout with FAULTLINE_URL pointing here.`,
       );
     }
     const env: NodeJS.ProcessEnv = { ...process.env, FAULTLINE_URL: options.url };
     // The runner is this collector's guest: it gets the credentials the collector demands.
     if (options.apiToken) env.FAULTLINE_API_TOKEN = options.apiToken;
     if (options.ingestKey) env.FAULTLINE_INGEST_KEY = options.ingestKey;
-    const child = spawn(process.execPath, ['--import', 'tsx', this.entry, ...options.ids], {
-      cwd: REPO_ROOT,
+    const child = spawn(process.execPath, [...runnerArgs(this.entry), ...options.ids], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,6 @@
 /** Database rows → the API's JSON shapes (schema/src/api.ts). One mapping, used by every route and the live stream. */
 import { and, eq, inArray, isNotNull, isNull, not, or, type SQL } from 'drizzle-orm';
-import { errors, sessions } from '@faultline/schema/db';
+import { errors, sessions } from '../store/tables/index.ts';
 import type { Category, ErrorOccurrence, Retryable, Session, SessionState, StuckKind } from '@faultline/schema';
 import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { Db } from '../store/db.ts';

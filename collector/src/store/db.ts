@@ -14,13 +14,13 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import * as tables from '@faultline/schema/db';
+import * as tables from './tables/index.ts';
 import { StartupError } from '../errors.ts';
 import { lockDataDir, type DirLock } from './lock.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof tables>;
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../schema/drizzle', import.meta.url));
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../drizzle', import.meta.url));
 // Any constant works; it only has to be the same for every collector on one database.
 const MIGRATION_LOCK_ID = 7_426_001;
 

@@ -1,5 +1,6 @@
-import type { Session } from '@faultline/schema';
-import type { SessionFilter } from './api.ts';
+import type { Session, SessionState } from '@faultline/schema';
+import { sessionMatches as matchesApiFilter } from '@faultline/schema';
+import { query, type SessionFilter } from './api.ts';
 
 export function filterFromQuery(query: URLSearchParams): SessionFilter {
   return {
@@ -12,15 +13,25 @@ export function filterFromQuery(query: URLSearchParams): SessionFilter {
   };
 }
 
-/** Whether a session pushed over the live stream belongs in a list filtered this way. */
+/**
+ * Whether a session pushed over the live stream belongs in a list filtered this way: the
+ * contract's definition of the API's filters (`sessionMatches`: `q` a session id prefix or a
+ * trace id, `code` a hit of that code), with unchecked boxes and empty fields meaning "not
+ * filtered" as in the URL.
+ */
 export function sessionMatches(filter: SessionFilter, s: Session): boolean {
-  if (filter.stuck && !s.stuck) return false;
-  if (filter.failed && !(s.state === 'error' || (s.state === null && s.lastError !== null))) return false;
-  if (filter.state && s.state !== filter.state) return false;
-  if (filter.code && s.lastError?.code !== filter.code) return false;
-  if (filter.service && s.service !== filter.service) return false;
-  if (filter.q && !s.id.includes(filter.q) && s.lastTraceId !== filter.q) return false;
-  return true;
+  const given = query({ ...filter });
+  return matchesApiFilter(
+    {
+      state: given.state as SessionState | undefined,
+      stuck: given.stuck ? true : undefined,
+      failed: given.failed ? true : undefined,
+      code: given.code,
+      service: given.service,
+      q: given.q,
+    },
+    s,
+  );
 }
 
 /** Replace a session in a list if present; otherwise prepend it when it matches the filter. */

@@ -12,7 +12,17 @@ const scenario: Scenario = {
   expectedCode: 'AGT-PROVIDER-BILLING',
   expectedState: 'error',
   expectedMessage: 'Your anthropic account is out of credit.',
+  number: 4,
+  source: 'seed 004',
+  description: 'A billing failure was logged but never shown to the user.',
+  stateFlow: 'running → error',
+  expectFailed: true,
+  provider: 'anthropic',
+  model: 'claude-sonnet-4-5',
+  timeToDetect: { production: 'as soon as the error happens', productionMs: 0, testMs: 5000, testSetup: 'none' },
   timeToDetectMs: 5000,
+  checks: [],
+  variants: [],
   lastRun: null,
 };
 
@@ -44,7 +54,7 @@ describe('Scenarios view', () => {
           : json([
               runs++ === 0 || !finished
                 ? scenario
-                : { ...scenario, lastRun: { passed: true, detectedCode: 'AGT-PROVIDER-BILLING', detectMs: 840, at: new Date().toISOString(), detail: null } },
+                : { ...scenario, lastRun: { passed: true, detectedCode: 'AGT-PROVIDER-BILLING', detectedState: 'error', detectMs: 840, sessionId: 'scn-1', at: new Date().toISOString(), detail: '', checks: [], variants: [] } },
             ]),
     });
     render(Scenarios);

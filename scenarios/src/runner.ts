@@ -1,7 +1,7 @@
 /**
  * Runs documented scenarios against a collector and records each result there
  * (`POST /api/scenarios/results`). Used by `npm run scenarios`, by the collector's
- * `POST /api/scenarios/run` (through run-cli.ts in a child process) and by the test suite.
+ * `POST /api/scenarios/run` (through the faultline-scenarios program in a child process) and by the test suite.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -64,12 +64,12 @@ export async function runScenarios(options: RunOptions): Promise<RunOutcome> {
             detectedState: null,
             detectMs: null,
             sessionId: null,
-            detail: 'No driver is registered for this scenario (test/scenarios/drivers).',
+            detail: 'No driver is registered for this scenario (scenarios/src/drivers).',
             checks: [],
             variants: [],
           };
       if (options.record !== false) {
-        await api.post('/api/scenarios/results', result).catch((err: Error) => recordFailures.push(`${scenario.id}: ${err.message}`));
+        await api.recordResult(result).catch((err: Error) => recordFailures.push(`${scenario.id}: ${err.message}`));
       }
       options.onResult?.(result, scenario);
       return result;

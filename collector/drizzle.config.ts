@@ -2,6 +2,6 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './schema/src/db/index.ts',
-  out: './schema/drizzle',
+  schema: './collector/src/store/tables/index.ts',
+  out: './collector/drizzle',
 });

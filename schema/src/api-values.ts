@@ -1,0 +1,137 @@
+/**
+ * The API's plain values and rules, without zod: error codes and statuses, the cursor format,
+ * the windows, and the session filters applied to one session. The root export carries them (so
+ * the dashboard bundles no zod for them); the zod shapes in api.ts build on them.
+ */
+import type { SessionState } from './states.ts';
+
+/** NUL cannot be stored in Postgres text and never appears in a real id or filter. */
+export const NO_NUL = (v: string) => !v.includes('\u0000');
+
+/**
+ * Every machine code the collector answers with, and its HTTP status. Closed: a new failure
+ * the API reports gets a code here first, so clients can switch on `error.code`.
+ */
+export const API_ERROR_STATUS = {
+  invalid_request: 400,
+  otlp_decode_failed: 400,
+  unauthorized: 401,
+  foreign_origin: 403,
+  not_found: 404,
+  scenario_run_in_progress: 409,
+  payload_too_large: 413,
+  unsupported_content_encoding: 415,
+  unsupported_media_type: 415,
+  unknown_host: 421,
+  too_many_requests: 429,
+  internal: 500,
+  startup_failed: 500,
+  unavailable: 503,
+  scenarios_unavailable: 503,
+} as const;
+export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
+export const API_ERROR_CODES = Object.keys(API_ERROR_STATUS) as [ApiErrorCode, ...ApiErrorCode[]];
+
+/**
+ * Keyset position: the sort time as Postgres text at microsecond precision (a JS Date would
+ * lose the microseconds and repeat or skip rows at a page boundary) and the row id.
+ */
+export interface Cursor {
+  t: string;
+  id: string;
+}
+
+const CURSOR_TIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{1,6})?Z$/;
+
+/** A real instant between years 1 and 9999 (what timestamptz takes): no month 13, no February 30. */
+function isCursorTime(t: string): boolean {
+  const m = CURSOR_TIME.exec(t);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
+  if (y < 1) return false;
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, s);
+  return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
+}
+
+const toBase64Url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const fromBase64Url = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
+
+/** The opaque `nextCursor` of a page: base64url of `[time, id]`. */
+export function encodeCursor(c: Cursor): string {
+  return toBase64Url(new TextEncoder().encode(JSON.stringify([c.t, c.id])));
+}
+
+export function decodeCursor(raw: string): Cursor | undefined {
+  try {
+    const v: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(fromBase64Url(raw)));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && isCursorTime(v[0]) && typeof v[1] === 'string' && NO_NUL(v[1]) && v[1].length <= 512) {
+      return { t: v[0], id: v[1] };
+    }
+  } catch {
+    // not base64url JSON: the issue below says what to send
+  }
+  return undefined;
+}
+
+/** Windows for counts and charts, with the bucket width that gives 30–50 points on a chart. */
+export const WINDOWS = {
+  '1h': { ms: 3_600_000, bucketMs: 120_000 },
+  '6h': { ms: 6 * 3_600_000, bucketMs: 600_000 },
+  '24h': { ms: 24 * 3_600_000, bucketMs: 1_800_000 },
+  '7d': { ms: 7 * 24 * 3_600_000, bucketMs: 4 * 3_600_000 },
+} as const;
+export type WindowName = keyof typeof WINDOWS;
+export const WINDOW_NAMES = Object.keys(WINDOWS) as [WindowName, ...WindowName[]];
+
+export const GROUP_STATUSES = ['open', 'resolved', 'ignored'] as const;
+export type GroupStatus = (typeof GROUP_STATUSES)[number];
+
+// ── one definition of the session filters, for a session already in hand ──────────────────────
+
+/** The `GET /api/sessions` filters once parsed (SessionListQueryShape in api.ts parses to this). */
+export interface SessionFilter {
+  state?: SessionState;
+  stuck?: boolean;
+  failed?: boolean;
+  code?: string;
+  service?: string;
+  q?: string;
+}
+
+/** What the filters read of a session (a `Session` of the API has all of it). */
+export interface SessionFacts {
+  id: string;
+  service: string;
+  state: SessionState | null;
+  stuck: boolean;
+  lastError: { code: string } | null;
+  lastTraceId: string | null;
+}
+
+const TRACE_ID = /^[0-9a-f]{32}$/i;
+
+/** Whether `q` reads as a trace id (then it also matches sessions with a span in that trace). */
+export const isTraceIdQuery = (q: string) => TRACE_ID.test(q);
+
+/** "Failed": in `error`, or no state at all with an error (plain OpenTelemetry producers send no status spans). */
+export function isFailedSession(s: Pick<SessionFacts, 'state' | 'lastError'>): boolean {
+  return s.state === 'error' || (s.state === null && s.lastError !== null);
+}
+
+/**
+ * The `GET /api/sessions` filters (SessionListQueryShape) applied to one session, for a list kept
+ * live from the stream. What a session object cannot show is read as its best evidence: a last
+ * error of the code is a hit of that code, a last trace id is a span in that trace. So a session
+ * this accepts is one the server lists; the server may list more (an older hit, an older trace).
+ */
+export function sessionMatches(filter: SessionFilter, s: SessionFacts): boolean {
+  if (filter.stuck !== undefined && s.stuck !== filter.stuck) return false;
+  if (filter.failed !== undefined && isFailedSession(s) !== filter.failed) return false;
+  if (filter.state && s.state !== filter.state) return false;
+  if (filter.code && s.lastError?.code !== filter.code.toUpperCase()) return false;
+  if (filter.service && s.service !== filter.service) return false;
+  if (filter.q && !s.id.startsWith(filter.q) && !(isTraceIdQuery(filter.q) && s.lastTraceId === filter.q.toLowerCase())) return false;
+  return true;
+}
