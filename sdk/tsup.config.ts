@@ -3,7 +3,7 @@ import { defineConfig } from 'tsup';
 // One entry per subpath export or bin in package.json. A new export: a line here and its block
 // in "exports"; a new bin (e.g. `cli: 'src/cli.ts'`): a line here and "bin": {"name": "./dist/cli.js"}.
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: { index: 'src/index.ts', cli: 'src/cli.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

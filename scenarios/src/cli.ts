@@ -1,13 +1,31 @@
+#!/usr/bin/env node
 /**
  * `npm run scenarios [-- <id> …] [--no-record]`: plays the documented scenarios against a running
  * collector (FAULTLINE_URL, default http://127.0.0.1:4318), prints a table, stores each result in
  * the collector, and exits 1 if any scenario failed (2 if the collector cannot be reached).
  * FAULTLINE_API_TOKEN and FAULTLINE_INGEST_KEY are sent when the collector requires them.
  */
+import { SCENARIOS } from '@faultline/schema';
 import { formatTable, runScenarios, selectScenarios } from './runner.ts';
+
+const HELP = `Usage: faultline-scenarios [<scenario id> …] [--no-record]
+
+Plays Faultline's documented fault scenarios against a running collector and prints a table.
+Exits 0 when every scenario passed, 1 when one failed, 2 when the collector cannot be reached.
+
+  --no-record   do not store the results in the collector (its Scenarios page)
+  --help        this text
+
+Environment: FAULTLINE_URL (default http://127.0.0.1:4318), FAULTLINE_API_TOKEN, FAULTLINE_INGEST_KEY.
+Scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}
+`;
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   const record = !args.includes('--no-record');
   const ids = args.filter((a) => !a.startsWith('--'));
   const url = (process.env.FAULTLINE_URL || 'http://127.0.0.1:4318').replace(/\/+$/, '');

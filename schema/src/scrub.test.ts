@@ -177,6 +177,9 @@ describe('names', () => {
     ['AccountKey=abc==;x=1', 'AccountKey=[REDACTED];x=1'],
     ['pass=hunter', 'pass=[REDACTED]'],
     ['Set-Cookie: id=1; HttpOnly', 'Set-Cookie: [REDACTED]'],
+    // An error head named like a secret ("InvalidToken: …") must not swallow the header after it.
+    ['InvalidToken: Cookie: sessionid=abc123def456ghi', 'InvalidToken: Cookie: [REDACTED]'],
+    ['AuthError: Authorization: Bearer abc.def', 'AuthError: Authorization: Bearer [REDACTED]'],
   ])('%s', (text, expected) => {
     expect(scrubSecrets(text)).toBe(expected);
   });

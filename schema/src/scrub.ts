@@ -373,6 +373,13 @@ function scrubNamedValues(text: string, mask: Mask): string {
       valueEnd = v;
       while (valueEnd < text.length && !VALUE_END.has(text[valueEnd])) valueEnd++;
       while (valueEnd > v && text[valueEnd - 1] === '.') valueEnd--;
+      // `InvalidToken: Cookie: sessionid=…`: a "Name:" label is not the value; scan on from it, so the
+      // header it introduces is read as a name of its own.
+      if (valueEnd > v && text[valueEnd - 1] === ':') {
+        NAME_HIT.lastIndex = v;
+        scannedTo = v;
+        continue;
+      }
     }
     NAME_HIT.lastIndex = Math.max(e, valueEnd);
     scannedTo = NAME_HIT.lastIndex;

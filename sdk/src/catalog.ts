@@ -30,6 +30,7 @@ export function isKnownCode(code: unknown): code is string {
   }
 }
 
+/** What the classifier reads from `error`, as a new object the caller may add to. */
 export function classifierInputFrom(error: unknown): ClassifierInput {
   try {
     return schema.classifierInputFromError(error) ?? { error };
@@ -62,8 +63,30 @@ const GENERIC_WORDS: Words = {
   retryable: 'once',
 };
 
+// Words depend only on (code, provider, model), a handful of combinations per runtime; rendering
+// them once keeps the catalog lookup and template fill off every fail(). Bounded for odd inputs.
+const wordsCache = new Map<string, Words>();
+const WORDS_CACHE_MAX = 512;
+
 /** The friendly words for a code, with {provider}/{model} filled in. */
+let lastWords: { code: string; provider: string | undefined; model: string | undefined; words: Words } | null = null;
+
 export function wordsFor(code: string, vars: { provider?: string; model?: string }): Words {
+  // A runtime's failures mostly repeat one provider and model: the last answer usually fits.
+  const last = lastWords;
+  if (last && last.code === code && last.provider === vars.provider && last.model === vars.model) return last.words;
+  const key = `${code}\u0000${vars.provider ?? ''}\u0000${vars.model ?? ''}`;
+  let words = wordsCache.get(key);
+  if (!words) {
+    words = renderWords(code, vars);
+    if (wordsCache.size >= WORDS_CACHE_MAX) wordsCache.clear();
+    wordsCache.set(key, words);
+  }
+  lastWords = { code, provider: vars.provider, model: vars.model, words };
+  return words;
+}
+
+function renderWords(code: string, vars: { provider?: string; model?: string }): Words {
   const entry = catalogEntry(code);
   if (!entry) return GENERIC_WORDS;
   let message = entry.userMessage;
@@ -92,4 +115,67 @@ export function scrub(text: string): string {
   let out = text;
   for (const [pattern, replacement] of FALLBACK_SECRET_PATTERNS) out = out.replace(pattern, replacement);
   return out;
+}
+
+// The classifier's signal (the text a rule matched) comes from a small set per runtime; scrubbing
+// each distinct one once keeps a scrubber call off every fail().
+const shortTextCache = new Map<string, string>();
+const SHORT_TEXT_CACHE_MAX = 512;
+
+/** scrub(), remembered for short texts that repeat (classifier signals). */
+export function scrubRepeated(text: string): string {
+  let clean = shortTextCache.get(text);
+  if (clean === undefined) {
+    clean = scrub(text);
+    if (shortTextCache.size >= SHORT_TEXT_CACHE_MAX) shortTextCache.clear();
+    shortTextCache.set(text, clean);
+  }
+  return clean;
+}
+
+// Errors thrown from the same call site carry the same frames: each distinct frames text is
+// scrubbed once (the scrubber scans several µs per kilobyte), and only the head, with the
+// message, is scrubbed per error.
+const framesCache = new Map<string, string>();
+const FRAMES_CACHE_MAX = 512;
+const FIRST_FRAME = /\n[ \t]+at /;
+
+let lastFrames = { raw: '', clean: '' };
+
+function scrubFrames(frames: string): string {
+  // Failures come in runs from one call site: comparing with the last frames is cheaper than
+  // hashing them for the map.
+  if (frames === lastFrames.raw) return lastFrames.clean;
+  let clean = framesCache.get(frames);
+  if (clean === undefined) {
+    clean = scrub(frames);
+    if (framesCache.size >= FRAMES_CACHE_MAX) framesCache.clear();
+    framesCache.set(frames, clean);
+  }
+  lastFrames = { raw: frames, clean };
+  return clean;
+}
+
+/** "Error: ", "BadRequestError: ", "Error [ERR_SOCKET_CLOSED]: ": how V8 starts a stack before the message. */
+const ERROR_NAME_PREFIX = /^[A-Za-z_$][\w$.]{0,100}(?: \[[\w-]{1,64}\])?: $/;
+
+/**
+ * A stack trace without secrets. Its head is "<name>: <message>": when `message` is the error's
+ * message, the head becomes the name and `message.clean` (the exception message as scrubbed for
+ * its own attribute), so the stack says no more than that attribute and the message is scrubbed
+ * once. Any other head is scrubbed as it is. Frames go through the cache. Only a private-key
+ * block can span lines, so a head holding one is scrubbed with the rest.
+ */
+export function scrubStack(stack: string, message?: { raw: string; clean: string }): string {
+  const first = stack.search(FIRST_FRAME);
+  if (first < 0) return scrub(stack);
+  const head = stack.slice(0, first);
+  // A key block can only be in the message; frames are code locations.
+  if (head.includes('-----BEGIN')) return scrub(stack);
+  let cleanHead: string | undefined;
+  if (message && message.raw && head.endsWith(message.raw)) {
+    const prefix = head.slice(0, head.length - message.raw.length);
+    if (ERROR_NAME_PREFIX.test(prefix)) cleanHead = prefix + message.clean;
+  }
+  return (cleanHead ?? scrub(head)) + scrubFrames(stack.slice(first));
 }

@@ -14,7 +14,10 @@ export interface FaultlineOptions {
   endpoint?: string;
   /** Sent as `Authorization: Bearer <key>`; default FAULTLINE_INGEST_KEY. */
   ingestKey?: string;
-  /** Where batches wait during a collector outage; default <tmpdir>/.faultline-spool/<service>. */
+  /**
+   * Where batches wait during a collector outage; default <tmpdir>/.faultline-spool/<service>.
+   * Batches go to a subdirectory bound to the endpoint, so they are only ever sent there.
+   */
   spoolDir?: string;
   /** Spool size bound; past it the oldest batches without errors are dropped first. Default 64 MiB. */
   spoolMaxBytes?: number;
@@ -35,10 +38,24 @@ export interface FaultlineOptions {
   scheduledDelayMillis?: number;
   /** Time one live export may take, including the exporter's retries; default 5000 ms. */
   exportTimeoutMs?: number;
-  /** First replay attempt after an outage starts; doubles up to replayMaxDelayMs. Default 1000 ms. */
+  /**
+   * Wait before the first replay after an outage starts; doubles up to replayMaxDelayMs, half of it
+   * random (so runtimes do not return in lockstep), never shorter than the collector's Retry-After.
+   * Default 1000 ms.
+   */
   replayInitialDelayMs?: number;
   /** Default 30000 ms. */
   replayMaxDelayMs?: number;
+  /**
+   * How long `shutdown()` may try to deliver buffered and spooled spans before it gives up and
+   * says what is left; default 5000 ms.
+   */
+  shutdownTimeoutMs?: number;
+  /**
+   * Call `shutdown()` on `beforeExit`, SIGTERM and SIGINT. A signal handled only by Faultline
+   * still ends the process, once shutdown is over. Default false.
+   */
+  shutdownOnExit?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -54,15 +71,19 @@ export interface ResolvedConfig {
   exportTimeoutMs: number;
   replayInitialDelayMs: number;
   replayMaxDelayMs: number;
+  shutdownTimeoutMs: number;
+  shutdownOnExit: boolean;
   /** Values that were ignored, for the debug log. */
   warnings: string[];
 }
 
-const DEFAULT_ENDPOINT = 'http://127.0.0.1:4318';
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4318';
 // Enough for several minutes of a busy runtime's telemetry, small enough for any tmp dir.
 const DEFAULT_SPOOL_MAX_BYTES = 64 * 1024 * 1024;
 // DESIGN §3: "every few seconds"; well under the collector's 60 s running threshold.
 const DEFAULT_HEARTBEAT_MS = 5_000;
+// Long enough for a collector that restarts (a redeploy) to come back, short enough for a CLI run.
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 // Errors must reach the dashboard "right away"; one second is the ceiling.
 const MAX_SCHEDULED_DELAY_MS = 1_000;
 
@@ -77,20 +98,43 @@ function safeDirName(serviceName: string): string {
   return serviceName.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100) || 'default';
 }
 
+/**
+ * The endpoint as the SDK keys it (trimmed, no trailing slash), or null when it is not a URL. The
+ * spool directory is bound to the result, so the runtime and `faultline-sdk replay` must agree.
+ */
+export function normalizeEndpoint(raw: string): string | null {
+  const endpoint = raw.trim().replace(/\/+$/, '');
+  try {
+    new URL(endpoint);
+    return endpoint;
+  } catch {
+    return null;
+  }
+}
+
+/** The OTLP traces URL of a collector base URL (one given with `/v1/traces` is kept as it is). */
+export function tracesUrlFor(endpoint: string): string {
+  return endpoint.endsWith('/v1/traces') ? endpoint : `${endpoint}/v1/traces`;
+}
+
+/** The spool directory a runtime uses when it is given none. */
+export function defaultSpoolDir(serviceName: string): string {
+  return join(tmpdir(), '.faultline-spool', safeDirName(serviceName));
+}
+
 export function resolveConfig(given: FaultlineOptions | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const warnings: string[] = [];
   const options: Partial<FaultlineOptions> = given ?? {};
   const serviceName = typeof options.serviceName === 'string' && options.serviceName ? options.serviceName : 'unknown_agent_runtime';
   if (serviceName !== options.serviceName) warnings.push('serviceName missing; using unknown_agent_runtime');
 
-  let endpoint = (options.endpoint || env.FAULTLINE_ENDPOINT || DEFAULT_ENDPOINT).trim().replace(/\/+$/, '');
-  try {
-    new URL(endpoint);
-  } catch {
-    warnings.push(`endpoint ${endpoint} is not a URL; using ${DEFAULT_ENDPOINT}`);
+  const givenEndpoint = options.endpoint || env.FAULTLINE_ENDPOINT || DEFAULT_ENDPOINT;
+  let endpoint = normalizeEndpoint(givenEndpoint);
+  if (endpoint === null) {
+    warnings.push(`endpoint ${givenEndpoint} is not a URL; using ${DEFAULT_ENDPOINT}`);
     endpoint = DEFAULT_ENDPOINT;
   }
-  const tracesUrl = endpoint.endsWith('/v1/traces') ? endpoint : `${endpoint}/v1/traces`;
+  const tracesUrl = tracesUrlFor(endpoint);
   const ingestKey = options.ingestKey ?? env.FAULTLINE_INGEST_KEY;
   const headers: Record<string, string> = ingestKey ? { Authorization: `Bearer ${ingestKey}` } : {};
 
@@ -100,7 +144,7 @@ export function resolveConfig(given: FaultlineOptions | undefined, env: NodeJS.P
     endpoint,
     tracesUrl,
     headers,
-    spoolDir: options.spoolDir || join(tmpdir(), '.faultline-spool', safeDirName(serviceName)),
+    spoolDir: options.spoolDir || defaultSpoolDir(serviceName),
     spoolMaxBytes: number(options.spoolMaxBytes, 'spoolMaxBytes', DEFAULT_SPOOL_MAX_BYTES, warnings, 1),
     heartbeatIntervalMs: number(options.heartbeatIntervalMs, 'heartbeatIntervalMs', DEFAULT_HEARTBEAT_MS, warnings),
     debug: options.debug ?? env.FAULTLINE_DEBUG === '1',
@@ -108,6 +152,8 @@ export function resolveConfig(given: FaultlineOptions | undefined, env: NodeJS.P
     exportTimeoutMs: number(options.exportTimeoutMs, 'exportTimeoutMs', 5_000, warnings, 1),
     replayInitialDelayMs: number(options.replayInitialDelayMs, 'replayInitialDelayMs', 1_000, warnings, 1),
     replayMaxDelayMs: number(options.replayMaxDelayMs, 'replayMaxDelayMs', 30_000, warnings, 1),
+    shutdownTimeoutMs: number(options.shutdownTimeoutMs, 'shutdownTimeoutMs', DEFAULT_SHUTDOWN_TIMEOUT_MS, warnings),
+    shutdownOnExit: options.shutdownOnExit === true,
     warnings,
   };
 }

@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { ATTR, SPAN, getCatalogEntry, renderUserMessage } from '@faultline/schema';
 import { FaultlineTimeoutError, withTimeout } from './timeout.ts';
+import { init } from './faultline.ts';
 import { memoryFaultline } from './test-support.ts';
 
 // Shapes as the real libraries throw them (Anthropic/OpenAI SDK APIError, Temporal failures,
@@ -231,5 +236,48 @@ describe('toClientError', () => {
     expect(payload.sessionId).toBeNull();
     expect(payload.traceId).toBeNull();
     expect(getCatalogEntry(payload.code)).toBeDefined();
+  });
+});
+
+describe('secrets never leave the process', () => {
+  it('the SDK exporter scrubs exception messages, stacks and status messages that fail() left for it', async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'faultline-scrub-test-'));
+    const exported = new InMemorySpanExporter();
+    const faultline = init({ serviceName: 'scrub-test', exporter: exported, spoolDir, heartbeatIntervalMs: 0, shutdownTimeoutMs: 100 });
+    try {
+      const session = faultline.startSession({});
+      const key = 'sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789';
+      // Same call site twice: the second stack's frames come from the scrubber's cache.
+      const make = (n: number) => new Error(`401 invalid x-api-key ${key} (attempt ${n})`);
+      session.fail(make(1));
+      session.fail(make(2));
+      await faultline.flush();
+      const errorSpans = exported.getFinishedSpans().filter((s) => s.name === SPAN.error);
+      expect(errorSpans).toHaveLength(2);
+      for (const span of errorSpans) {
+        const exception = span.events.find((e) => e.name === 'exception')!;
+        const text = JSON.stringify(exception.attributes) + JSON.stringify(span.status);
+        expect(text).not.toContain('AbCdEfGhIjKlMnOpQrStUvWxYz0123456789');
+        expect(String(exception.attributes![ATTR.exceptionStacktrace])).toContain('errors.test.ts');
+        expect(String(exception.attributes![ATTR.exceptionMessage])).toMatch(/^401 invalid x-api-key \[REDACTED\] \(attempt \d\)$/);
+      }
+
+      // A secret in the frames themselves (code loaded from a URL with a key in it), twice from
+      // the same call site: the second stack's frames come from the cache, scrubbed as well.
+      const loaded = new Function('n', 'return new Error("tool failed " + n)\n//# sourceURL=https://cdn.example.com/agent.js?api_key=abcd1234efgh5678ijkl');
+      exported.reset();
+      session.fail(loaded(1));
+      session.fail(loaded(2));
+      await faultline.flush();
+      const stacks = exported.getFinishedSpans().flatMap((s) => s.events).map((e) => String(e.attributes?.[ATTR.exceptionStacktrace]));
+      expect(stacks).toHaveLength(2);
+      for (const stack of stacks) {
+        expect(stack).toContain('agent.js?api_key=[REDACTED]');
+        expect(stack).not.toContain('abcd1234efgh5678ijkl');
+      }
+    } finally {
+      await faultline.shutdown();
+      rmSync(spoolDir, { recursive: true, force: true });
+    }
   });
 });

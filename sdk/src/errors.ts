@@ -2,9 +2,10 @@
  * Turns a thrown value into a catalog code, span attributes and the friendly client payload.
  */
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ATTR } from '@faultline/schema';
 import type { Category, ClassifierInput, Retryable, SessionState, TimeoutKind } from '@faultline/schema';
-import { catalogEntry, classifierInputFrom, classifyInput, isKnownCode, scrub, wordsFor } from './catalog.ts';
+import { catalogEntry, classifierInputFrom, classifyInput, isKnownCode, scrub, scrubRepeated, scrubStack, wordsFor } from './catalog.ts';
 
 /** What the runtime knows beyond the error itself; every field is optional. */
 export interface FailContext {
@@ -92,8 +93,9 @@ function exceptionTypeOf(error: unknown, input: ClassifierInput): string {
  */
 function messageOf(error: unknown, input: ClassifierInput): string {
   if (!(error instanceof Error)) return input.message ?? safeStringify(error);
-  const parts = [error.message];
   let cause: unknown = prop(error, 'cause');
+  if (cause === undefined || cause === null) return error.message;
+  const parts = [error.message];
   for (let depth = 0; depth < 5 && cause !== undefined && cause !== null; depth++) {
     const name = typeof prop(cause, 'name') === 'string' ? (prop(cause, 'name') as string) : '';
     const text = cause instanceof Error || typeof prop(cause, 'message') === 'string' ? String(prop(cause, 'message')) : safeStringify(cause);
@@ -124,10 +126,25 @@ function lastHeartbeatDetailsOf(error: unknown): unknown {
   return prop(error, 'lastHeartbeatDetails') ?? prop(prop(error, 'cause'), 'lastHeartbeatDetails');
 }
 
-function definedOnly<T extends object>(value: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [key, v] of Object.entries(value)) if (v !== undefined && v !== null) (out as Record<string, unknown>)[key] = v;
-  return out;
+/** Sets `key` only when there is a value: the span must not carry empty attributes. */
+function put(attributes: Attributes, key: string, value: AttributeValue | null | undefined): void {
+  if (value !== undefined && value !== null) attributes[key] = value;
+}
+
+export interface DescribeOptions {
+  isTool?: boolean;
+  provider?: string;
+  model?: string;
+  /**
+   * False when the exporter scrubs the exception message, stack and status message at export time
+   * (off the caller's path); then they are only truncated here.
+   */
+  scrub?: boolean;
+  /**
+   * Attributes the span also carries (the session's), put first into `attributes`: a span made
+   * for the error then needs no second merged copy.
+   */
+  base?: Attributes;
 }
 
 /**
@@ -135,62 +152,59 @@ function definedOnly<T extends object>(value: T): Partial<T> {
  * code, then a Faultline timeout's own code, then the classifier's precedence. The error is read
  * once here; `classify` gets the fields, not the error, so it does not read it again.
  */
-export function describeError(
-  error: unknown,
-  context: FailContext = {},
-  extra: { isTool?: boolean; provider?: string; model?: string } = {},
-): DescribedError {
-  const fromError = classifierInputFrom(error);
+export function describeError(error: unknown, context: FailContext = {}, extra: DescribeOptions = {}): DescribedError {
+  // A fresh object per call: what the runtime knows is written over what the error says.
+  const input = classifierInputFrom(error);
   const taggedCode = prop(error, 'faultlineCode');
   const taggedKind = prop(error, 'timeoutKind');
-  const input: ClassifierInput = {
-    ...fromError,
-    ...definedOnly({
-      code: context.code ?? (isKnownCode(taggedCode) ? taggedCode : undefined),
-      timeoutKind: context.timeoutKind ?? (typeof taggedKind === 'string' ? taggedKind : undefined),
-      terminationRequested: context.terminationRequested,
-      operation: context.operation,
-      isTool: extra.isTool,
-    }),
-  };
+  const explicitCode = context.code ?? (isKnownCode(taggedCode) ? taggedCode : undefined);
+  if (explicitCode !== undefined) input.code = explicitCode;
+  const timeoutKind = context.timeoutKind ?? (typeof taggedKind === 'string' ? taggedKind : undefined);
+  if (timeoutKind !== undefined) input.timeoutKind = timeoutKind;
+  if (context.terminationRequested !== undefined) input.terminationRequested = context.terminationRequested;
+  if (context.operation !== undefined) input.operation = context.operation;
+  if (extra.isTool !== undefined) input.isTool = extra.isTool;
   const { code, rule, signal } = classifyInput(input);
   const provider = context.provider ?? extra.provider;
   const model = context.model ?? extra.model;
   const words = wordsFor(code, { provider, model });
+  const inline = extra.scrub !== false;
 
   const exceptionType = exceptionTypeOf(error, input);
-  const technicalMessage = truncate(scrub(messageOf(error, input)), MAX_MESSAGE);
+  const message = messageOf(error, input);
+  const cleanMessage = inline ? scrub(message) : message;
+  const technicalMessage = truncate(cleanMessage, MAX_MESSAGE);
   const rawStack = error instanceof Error ? error.stack : undefined;
-  const stacktrace = rawStack ? truncate(scrub(rawStack), MAX_STACK) : undefined;
+  const stacktrace = rawStack ? truncate(inline ? scrubStack(rawStack, { raw: message, clean: cleanMessage }) : rawStack, MAX_STACK) : undefined;
   const heartbeatDetails = lastHeartbeatDetailsOf(error);
 
-  const attributes: Record<string, AttributeValue | undefined> = {
-    [ATTR.errorType]: code,
-    [ATTR.errorCategory]: words.category,
-    [ATTR.errorRetryable]: words.retryable,
-    [ATTR.errorUserMessage]: words.message,
-    [ATTR.classifierRule]: rule,
-    [ATTR.classifierSignal]: signal ? truncate(scrub(signal), MAX_MESSAGE) : undefined,
-    [ATTR.httpStatus]: input.httpStatus ?? undefined,
-    [ATTR.upstreamType]: input.upstreamType ?? undefined,
-    [ATTR.upstreamCode]: input.upstreamCode ?? undefined,
-    [ATTR.upstreamRequestId]: requestIdOf(error),
-    [ATTR.errno]: input.errno ?? undefined,
-    [ATTR.temporalTimeoutType]: input.temporalTimeoutType ?? undefined,
-    'faultline.temporal.last_heartbeat_details':
-      heartbeatDetails === undefined ? undefined : truncate(scrub(safeStringify(heartbeatDetails)), MAX_MESSAGE),
-    [ATTR.failoverReason]: input.failoverReason ?? undefined,
-    [ATTR.timeoutKind]: input.timeoutKind ?? catalogEntry(code)?.timeoutKind,
-    [ATTR.cliExitCode]: input.cliExitCode ?? undefined,
-    [ATTR.processSignal]: input.cliSignal ?? undefined,
-    [ATTR.cliStderrTail]: input.stderrTail ? truncate(scrub(input.stderrTail), MAX_STDERR_TAIL) : undefined,
-    [ATTR.sandboxErrorClass]: input.sandboxErrorClass ?? undefined,
-    [ATTR.sandboxExitCode]: input.sandboxExitCode ?? undefined,
-    [ATTR.terminationRequested]: input.terminationRequested ?? undefined,
-    [ATTR.operation]: input.operation ?? undefined,
-    [ATTR.genAiProvider]: provider,
-    [ATTR.genAiModel]: model,
-  };
+  const attributes: Attributes = extra.base ? Object.assign({}, extra.base) : {};
+  attributes[ATTR.errorType] = code;
+  attributes[ATTR.errorCategory] = words.category;
+  attributes[ATTR.errorRetryable] = words.retryable;
+  attributes[ATTR.errorUserMessage] = words.message;
+  attributes[ATTR.classifierRule] = rule;
+  if (signal) attributes[ATTR.classifierSignal] = truncate(scrubRepeated(signal), MAX_MESSAGE);
+  put(attributes, ATTR.httpStatus, input.httpStatus);
+  put(attributes, ATTR.upstreamType, input.upstreamType);
+  put(attributes, ATTR.upstreamCode, input.upstreamCode);
+  put(attributes, ATTR.upstreamRequestId, requestIdOf(error));
+  put(attributes, ATTR.errno, input.errno);
+  put(attributes, ATTR.temporalTimeoutType, input.temporalTimeoutType);
+  if (heartbeatDetails !== undefined) {
+    attributes['faultline.temporal.last_heartbeat_details'] = truncate(scrub(safeStringify(heartbeatDetails)), MAX_MESSAGE);
+  }
+  put(attributes, ATTR.failoverReason, input.failoverReason);
+  put(attributes, ATTR.timeoutKind, input.timeoutKind ?? catalogEntry(code)?.timeoutKind);
+  put(attributes, ATTR.cliExitCode, input.cliExitCode);
+  put(attributes, ATTR.processSignal, input.cliSignal);
+  if (input.stderrTail) attributes[ATTR.cliStderrTail] = truncate(scrub(input.stderrTail), MAX_STDERR_TAIL);
+  put(attributes, ATTR.sandboxErrorClass, input.sandboxErrorClass);
+  put(attributes, ATTR.sandboxExitCode, input.sandboxExitCode);
+  put(attributes, ATTR.terminationRequested, input.terminationRequested);
+  put(attributes, ATTR.operation, input.operation);
+  put(attributes, ATTR.genAiProvider, provider);
+  put(attributes, ATTR.genAiModel, model);
   return {
     code,
     rule,
@@ -201,7 +215,7 @@ export function describeError(
     exceptionType,
     technicalMessage,
     stacktrace,
-    attributes: definedOnly(attributes) as Attributes,
+    attributes,
   };
 }
 
@@ -217,4 +231,28 @@ export function clientErrorFrom(
     sessionId: ids.sessionId ?? null,
     traceId: ids.traceId ?? null,
   };
+}
+
+/**
+ * Scrubs the free texts an error span carries (exception message and stack, status message) in
+ * place, at export time: `fail()` leaves them unscrubbed when the SDK's own exporter does this.
+ */
+export function scrubForExport(span: ReadableSpan): void {
+  const status = span.status.message;
+  let raw: string | undefined;
+  let clean: string | undefined;
+  for (const event of span.events) {
+    if (event.name !== 'exception' || !event.attributes) continue;
+    const message = event.attributes[ATTR.exceptionMessage];
+    const known = typeof message === 'string' ? { raw: message, clean: scrub(message) } : undefined;
+    if (known) {
+      event.attributes[ATTR.exceptionMessage] = known.clean;
+      raw = known.raw;
+      clean = known.clean;
+    }
+    const stack = event.attributes[ATTR.exceptionStacktrace];
+    if (typeof stack === 'string') event.attributes[ATTR.exceptionStacktrace] = scrubStack(stack, known);
+  }
+  // fail() puts the same text in the status message and the exception event: scrubbed once.
+  if (status) span.status.message = status === raw && clean !== undefined ? clean : scrub(status);
 }

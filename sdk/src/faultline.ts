@@ -28,6 +28,32 @@ interface Flushable {
   forceFlush?: () => Promise<void>;
 }
 
+/** What `shutdown()` could not deliver; also in `stats()`. */
+export interface ShutdownReport {
+  /** Everything recorded reached the collector (or there is no spool to hold anything). */
+  delivered: boolean;
+  /** Spans and batches left in the spool, sent by the next run or `faultline-sdk replay`. */
+  pendingSpans: number;
+  pendingBatches: number;
+  /** Spans given up on since init (spool full or unusable, batch rejected as undecodable). */
+  droppedSpans: number;
+  /** The directory they wait in (bound to the endpoint), or null without a spool. */
+  spoolDir: string | null;
+}
+
+const EXIT_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, ms));
+    timer.unref?.();
+  });
+
+/** A shell-safe rendering of one argument for the hint in the warning line. */
+function shellArg(value: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
 export class Faultline {
   readonly config: ResolvedConfig;
   private readonly guard: Guard;
@@ -36,7 +62,8 @@ export class Faultline {
   private readonly ownProvider: BasicTracerProvider | null;
   private readonly joinedProvider: TracerProvider | null;
   private readonly exporter: SpoolingExporter | null;
-  private shutdownPromise: Promise<void> | null = null;
+  private shutdownPromise: Promise<ShutdownReport> | null = null;
+  private exitHooks: { event: 'beforeExit' | NodeJS.Signals; listener: () => void }[] = [];
 
   constructor(options: FaultlineOptions) {
     this.config = resolveConfig(options);
@@ -77,7 +104,11 @@ export class Faultline {
       activeSpan: new AsyncLocalStorage<ActiveSpan>(),
       recorded: new WeakMap<object, RecordedError>(),
       heartbeating: new Set<Session>(),
+      // Our exporter scrubs at export time, unless spans also go where it cannot see them first.
+      scrubInline: !this.exporter || (options?.spanProcessors?.length ?? 0) > 0,
+      contextManager: { active: false, checkAt: 0 },
     };
+    if (this.config.shutdownOnExit) this.installExitHooks();
   }
 
   private createExporter(custom: SpanExporter | undefined): SpoolingExporter {
@@ -88,8 +119,7 @@ export class Faultline {
         headers: this.config.headers,
         timeoutMillis: this.config.exportTimeoutMs,
       });
-    let spool: Spool | null = new Spool(this.config.spoolDir, this.config.spoolMaxBytes, this.guard);
-    if (!spool.usable) spool = null;
+    const spool = new Spool(this.config.spoolDir, this.config.tracesUrl, this.config.spoolMaxBytes, this.guard);
     return new SpoolingExporter({
       inner,
       spool,
@@ -99,7 +129,13 @@ export class Faultline {
       replayInitialDelayMs: this.config.replayInitialDelayMs,
       replayMaxDelayMs: this.config.replayMaxDelayMs,
       replayTimeoutMs: this.config.exportTimeoutMs,
+      scrubAtExport: true,
     });
+  }
+
+  /** Where batches wait while the collector is unreachable (bound to the endpoint); null without a spool. */
+  get spoolDir(): string | null {
+    return this.exporter?.spoolDir ?? null;
   }
 
   /** Starts a session; its first status (default `starting`) is emitted right away. */
@@ -143,24 +179,103 @@ export class Faultline {
     try {
       const provider = (this.ownProvider ?? this.joinedProvider) as Flushable | null;
       await provider?.forceFlush?.();
+      await this.exporter?.settle();
       await this.exporter?.replay();
     } catch (error) {
       internalError(this.guard, 'flush', error);
     }
   }
 
-  /** Flushes, stops heartbeats and replay timers, and closes the pipeline we own. Idempotent. */
-  shutdown(): Promise<void> {
-    this.shutdownPromise ??= (async () => {
-      for (const session of [...this.runtime.heartbeating]) session.stopHeartbeat();
-      await this.flush();
+  /**
+   * Delivers what is buffered and spooled for at most `shutdownTimeoutMs`, then stops heartbeats
+   * and timers and closes the pipeline it owns. What could not be delivered stays in the spool,
+   * is reported (and said in one warning line on stderr, naming the spool directory) and goes out
+   * with the next run or `faultline-sdk replay`. Idempotent; never rejects.
+   */
+  shutdown(): Promise<ShutdownReport> {
+    this.shutdownPromise ??= this.runShutdown();
+    return this.shutdownPromise;
+  }
+
+  private async runShutdown(): Promise<ShutdownReport> {
+    const deadline = Date.now() + this.config.shutdownTimeoutMs;
+    this.removeExitHooks();
+    for (const session of [...this.runtime.heartbeating]) session.stopHeartbeat();
+    const exporter = this.exporter;
+    const provider = this.ownProvider;
+    if (!exporter || !provider) {
       try {
-        await this.ownProvider?.shutdown();
+        await Promise.race([(this.joinedProvider as Flushable | null)?.forceFlush?.(), sleep(deadline - Date.now())]);
       } catch (error) {
         internalError(this.guard, 'shutdown', error);
       }
-    })();
-    return this.shutdownPromise;
+      return { delivered: true, pendingSpans: 0, pendingBatches: 0, droppedSpans: 0, spoolDir: null };
+    }
+    try {
+      exporter.beginShutdown(deadline);
+      // Exports still on the wire at the deadline are spooled rather than lost with the process.
+      const cutoff = setTimeout(() => exporter.spoolInFlight(), Math.max(0, deadline - Date.now()));
+      try {
+        await provider.forceFlush();
+        await exporter.drain(deadline);
+      } finally {
+        clearTimeout(cutoff);
+      }
+      exporter.spoolInFlight();
+      await provider.shutdown();
+    } catch (error) {
+      internalError(this.guard, 'shutdown', error);
+    }
+    const stats = this.guard.stats;
+    const report: ShutdownReport = {
+      delivered: stats.pendingBatches === 0 && stats.droppedSpans === 0,
+      pendingSpans: stats.pendingSpans,
+      pendingBatches: stats.pendingBatches,
+      droppedSpans: stats.droppedSpans,
+      spoolDir: exporter.spoolDir,
+    };
+    if (!report.delivered) this.warnUndelivered(report, exporter.failureReason);
+    return report;
+  }
+
+  /** The one line a runtime prints when it exits with telemetry left behind or lost. */
+  private warnUndelivered(report: ShutdownReport, reason: string): void {
+    const { tracesUrl, spoolDir, endpoint, shutdownTimeoutMs } = this.config;
+    const why = reason ? ` (${reason})` : '';
+    const dropped = report.droppedSpans > 0 ? `; ${report.droppedSpans} spans were dropped (spool full or unusable)` : '';
+    const line =
+      report.pendingBatches > 0
+        ? `[faultline] ${report.pendingSpans} spans in ${report.pendingBatches} ${report.pendingBatches === 1 ? 'batch' : 'batches'} were not delivered to ${tracesUrl}${why} ` +
+          `within ${shutdownTimeoutMs} ms; they wait in ${report.spoolDir} and go out with the next run, ` +
+          `or now with: npx faultline-sdk replay --spool-dir ${shellArg(spoolDir)} --endpoint ${shellArg(endpoint)}${dropped}`
+        : `[faultline] ${report.droppedSpans} spans were dropped and never reached ${tracesUrl}${why} (spool ${report.spoolDir} full or unusable)`;
+    try {
+      console.error(line);
+    } catch {
+      // a broken stderr must not break the runtime's exit
+    }
+  }
+
+  private installExitHooks(): void {
+    const onBeforeExit = () => void this.shutdown();
+    process.once('beforeExit', onBeforeExit);
+    this.exitHooks.push({ event: 'beforeExit', listener: onBeforeExit });
+    for (const signal of EXIT_SIGNALS) {
+      const listener = () => {
+        // Alone, Faultline's listener replaced Node's default (exit): do that once shutdown is over.
+        const alone = process.listenerCount(signal) === 1;
+        void this.shutdown().then(() => {
+          if (alone && process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+        });
+      };
+      process.on(signal, listener);
+      this.exitHooks.push({ event: signal, listener });
+    }
+  }
+
+  private removeExitHooks(): void {
+    for (const { event, listener } of this.exitHooks) process.removeListener(event, listener);
+    this.exitHooks = [];
   }
 
   /** Counters of what the SDK did and swallowed. */

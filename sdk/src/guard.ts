@@ -14,6 +14,8 @@ export interface FaultlineStats {
   spooledBytes: number;
   /** Batches waiting in the spool right now. */
   pendingBatches: number;
+  /** Spans waiting in the spool right now. */
+  pendingSpans: number;
   /** Spooled batches that reached the collector later. */
   replayedBatches: number;
   /** Spans given up on: evicted from a full spool, unwritable spool, rejected as undecodable. */
@@ -22,6 +24,10 @@ export interface FaultlineStats {
   illegalTransitions: number;
   /** Failures inside the SDK that were swallowed. */
   internalErrors: number;
+  /** True from a failed export until a replay empties the spool again. */
+  collectorUnreachable: boolean;
+  /** Times the collector became unreachable (each said once in the debug log, not per batch). */
+  outages: number;
 }
 
 export function emptyStats(): FaultlineStats {
@@ -31,10 +37,13 @@ export function emptyStats(): FaultlineStats {
     spooledBatches: 0,
     spooledBytes: 0,
     pendingBatches: 0,
+    pendingSpans: 0,
     replayedBatches: 0,
     droppedSpans: 0,
     illegalTransitions: 0,
     internalErrors: 0,
+    collectorUnreachable: false,
+    outages: 0,
   };
 }
 

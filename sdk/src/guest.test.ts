@@ -39,10 +39,23 @@ async function busySession(faultline: Faultline): Promise<void> {
 
 describe('a guest in the runtime process', () => {
   it('an exporter that throws: nothing reaches the runtime, the batch is spooled, the failure is counted', async () => {
-    const faultline = init({ serviceName: 'guest', exporter: throwingExporter, spoolDir: tempDir(), replayInitialDelayMs: 60_000 });
+    const errorLog = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const faultline = init({
+      serviceName: 'guest',
+      exporter: throwingExporter,
+      endpoint: 'http://127.0.0.1:9', // nothing listens: shutdown's replay attempts are refused
+      spoolDir: tempDir(),
+      replayInitialDelayMs: 60_000,
+      shutdownTimeoutMs: 200,
+    });
     await expect(busySession(faultline)).resolves.toBeUndefined();
     await expect(faultline.flush()).resolves.toBeUndefined();
-    await expect(faultline.shutdown()).resolves.toBeUndefined();
+    const report = await faultline.shutdown();
+    expect(report).toMatchObject({ delivered: false, spoolDir: faultline.spoolDir });
+    expect(report.pendingSpans).toBeGreaterThan(0);
+    // One line on stderr says what is left and where, even without debug.
+    expect(errorLog).toHaveBeenCalledTimes(1);
+    expect(String(errorLog.mock.calls[0][0])).toContain(`wait in ${faultline.spoolDir}`);
     const stats = faultline.stats();
     expect(stats.exportFailures).toBeGreaterThan(0);
     expect(stats.spooledBatches).toBeGreaterThan(0);
@@ -54,7 +67,7 @@ describe('a guest in the runtime process', () => {
     const errorLog = vi.spyOn(console, 'error').mockImplementation(() => {});
     const file = join(tempDir(), 'a-file');
     writeFileSync(file, 'not a directory');
-    const faultline = init({ serviceName: 'guest', exporter: throwingExporter, spoolDir: join(file, 'spool') });
+    const faultline = init({ serviceName: 'guest', exporter: throwingExporter, endpoint: 'http://127.0.0.1:9', spoolDir: join(file, 'spool'), shutdownTimeoutMs: 200 });
     cleanups.push(() => faultline.shutdown());
 
     await expect(busySession(faultline)).resolves.toBeUndefined();
@@ -70,7 +83,7 @@ describe('a guest in the runtime process', () => {
     const errorLog = vi.spyOn(console, 'error').mockImplementation(() => {});
     const file = join(tempDir(), 'a-file');
     writeFileSync(file, 'not a directory');
-    const faultline = init({ serviceName: 'guest', exporter: throwingExporter, spoolDir: join(file, 'spool'), debug: true });
+    const faultline = init({ serviceName: 'guest', exporter: throwingExporter, endpoint: 'http://127.0.0.1:9', spoolDir: join(file, 'spool'), shutdownTimeoutMs: 200, debug: true });
     cleanups.push(() => faultline.shutdown());
     await busySession(faultline);
     await faultline.flush();
@@ -101,12 +114,12 @@ describe('a guest in the runtime process', () => {
     expect(payload.sessionId).toBe('still-works');
     expect(typeof payload.message).toBe('string');
     expect(() => session.end()).not.toThrow();
-    await expect(faultline.shutdown()).resolves.toBeUndefined();
+    await expect(faultline.shutdown()).resolves.toMatchObject({ delivered: true, spoolDir: null });
     expect(faultline.stats().internalErrors).toBeGreaterThan(0);
   });
 
   it('bad options and odd thrown values do not throw', async () => {
-    const faultline = init({ serviceName: '', endpoint: 'not a url', heartbeatIntervalMs: -5, spoolDir: tempDir(), exportTimeoutMs: 200 } as never);
+    const faultline = init({ serviceName: '', endpoint: 'not a url', heartbeatIntervalMs: -5, spoolDir: tempDir(), exportTimeoutMs: 200, shutdownTimeoutMs: 200 } as never);
     cleanups.push(() => faultline.shutdown());
     const session = faultline.startSession(undefined);
     const hostile = new Proxy(

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ATTR, SPAN } from '@faultline/schema';
 import { memoryFaultline, ns } from './test-support.ts';
 
@@ -269,5 +270,154 @@ describe('heartbeat', () => {
     await faultline.shutdown();
     vi.advanceTimersByTime(5_000);
     expect(named(SPAN.heartbeat)).toHaveLength(2);
+  });
+});
+
+/**
+ * One failure, one occurrence, whatever order the runtime calls turn, tool, fail and
+ * toClientError in. An occurrence is what the collector counts: a span in ERROR that is not
+ * marked as carrying another span's error (`faultline.error.propagated`).
+ */
+describe('one failure, one occurrence', () => {
+  class BadRequestError extends Error {
+    override name = 'BadRequestError';
+    status = 400;
+    error = { type: 'error', error: { type: 'invalid_request_error', message: 'Your credit balance is too low to access the Anthropic API.' } };
+  }
+  const billing = () => new BadRequestError('400 Your credit balance is too low to access the Anthropic API.');
+
+  function counted(spans: ReturnType<typeof memoryFaultline>['spans']) {
+    const all = spans();
+    return {
+      occurrences: all.filter((s) => s.status.code === SpanStatusCode.ERROR && s.attributes[ATTR.errorPropagated] !== true).length,
+      exceptionEvents: all.flatMap((s) => s.events).filter((e) => e.name === 'exception').length,
+      errorStatuses: all.filter((s) => s.name === SPAN.status && s.attributes[ATTR.sessionState] === 'error').length,
+    };
+  }
+
+  it('README quick start: a turn throws, the catch calls fail()', async () => {
+    const { faultline, spans } = memoryFaultline();
+    const session = faultline.startSession({ agent: 'coder', provider: 'anthropic' });
+    const shown: unknown[] = [];
+    try {
+      await session.turn('answer', async () => {
+        throw billing();
+      });
+      session.end('completed');
+    } catch (err) {
+      shown.push(session.fail(err));
+    }
+    expect(counted(spans)).toEqual({ occurrences: 1, exceptionEvents: 1, errorStatuses: 1 });
+    expect(shown[0]).toMatchObject({ code: 'AGT-PROVIDER-BILLING', sessionId: session.id });
+    expect(session.state).toBe('error');
+  });
+
+  it('a tool error escapes the turn and the catch calls fail(), then toClientError(): one occurrence, one payload', async () => {
+    const { faultline, spans } = memoryFaultline();
+    const session = faultline.startSession({ agent: 'coder' });
+    const broken = billing();
+    const thrown = await session.turn('reply', () => session.tool('call_model', () => Promise.reject(broken))).catch((e: unknown) => e);
+    const fromFail = session.fail(thrown);
+    expect(faultline.toClientError(thrown, session)).toBe(fromFail);
+    expect(faultline.toClientError(thrown)).toBe(fromFail);
+    expect(counted(spans)).toEqual({ occurrences: 1, exceptionEvents: 1, errorStatuses: 1 });
+  });
+
+  it('fail() inside the turn, rethrown, and fail() again in the catch', async () => {
+    const { faultline, spans } = memoryFaultline();
+    const session = faultline.startSession({ agent: 'coder' });
+    const broken = billing();
+    let inner: unknown;
+    try {
+      await session.turn('reply', () => {
+        inner = session.fail(broken, { operation: 'turn_start' });
+        throw broken;
+      });
+    } catch (err) {
+      expect(session.fail(err)).toBe(inner);
+    }
+    expect(counted(spans)).toEqual({ occurrences: 1, exceptionEvents: 1, errorStatuses: 1 });
+  });
+
+  it('a tool error the agent caught, then judged fatal with fail() inside the turn: the status changes once', async () => {
+    const { faultline, spans } = memoryFaultline();
+    const session = faultline.startSession({ agent: 'coder', autoStatus: false, state: 'running' });
+    const broken = billing();
+    await session.turn('reply', async () => {
+      const caught = await session.tool('call_model', () => Promise.reject(broken)).catch((e: unknown) => e);
+      expect(session.state).toBe('running'); // a tool error alone is not the session's failure
+      session.fail(caught);
+      session.fail(caught);
+    });
+    expect(session.state).toBe('error');
+    expect(counted(spans)).toEqual({ occurrences: 1, exceptionEvents: 1, errorStatuses: 1 });
+  });
+
+  it('toClientError() first, then fail(): the payload is the same and one occurrence is recorded', () => {
+    const { faultline, spans } = memoryFaultline();
+    const session = faultline.startSession({ provider: 'anthropic' });
+    const broken = billing();
+    const early = faultline.toClientError(broken, session);
+    expect(counted(spans).occurrences).toBe(0);
+    expect(session.fail(broken)).toEqual(early);
+    expect(counted(spans)).toEqual({ occurrences: 1, exceptionEvents: 1, errorStatuses: 1 });
+  });
+
+  it('a thrown string is one occurrence too, and the same text failing again later is a second one', async () => {
+    const { faultline, spans } = memoryFaultline();
+    const session = faultline.startSession({});
+    const once = async () => {
+      try {
+        await session.turn('reply', () => {
+          throw 'model stream closed';
+        });
+      } catch (err) {
+        session.fail(err);
+      }
+    };
+    await once();
+    expect(counted(spans)).toEqual({ occurrences: 1, exceptionEvents: 1, errorStatuses: 1 });
+    await once();
+    expect(counted(spans)).toEqual({ occurrences: 2, exceptionEvents: 2, errorStatuses: 2 });
+  });
+
+  it('two different errors are two occurrences; one error in two sessions is one occurrence in each', () => {
+    const { faultline, spans } = memoryFaultline();
+    const a = faultline.startSession({});
+    const b = faultline.startSession({});
+    const shared = billing();
+    a.fail(shared);
+    a.fail(billing());
+    b.fail(shared);
+    expect(counted(spans)).toEqual({ occurrences: 3, exceptionEvents: 3, errorStatuses: 3 });
+    expect(a.fail(shared).sessionId).toBe(a.id);
+    expect(b.toClientError(shared).sessionId).toBe(b.id);
+  });
+});
+
+describe('with an OpenTelemetry context manager in the process', () => {
+  afterEach(() => {
+    context.disable();
+  });
+
+  it("turns and tools are the active span for the runtime's own instrumentation, and fail() inside still finds its tool", async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const { faultline, named } = memoryFaultline();
+    const session = faultline.startSession({ agent: 'coder' });
+    const seen: (string | undefined)[] = [];
+    await session.turn('reply', async () => {
+      seen.push(trace.getActiveSpan()?.spanContext().spanId);
+      await session.tool('bash', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1)); // across an async hop
+        seen.push(trace.getActiveSpan()?.spanContext().spanId);
+        session.fail(new Error('Command failed: npm test'));
+      });
+    });
+    const [turn] = named('invoke_agent coder');
+    const [tool] = named('execute_tool bash');
+    expect(seen).toEqual([turn.spanContext().spanId, tool.spanContext().spanId]);
+    expect(tool.status.code).toBe(SpanStatusCode.ERROR);
+    expect(named(SPAN.error)).toHaveLength(0);
+    expect(trace.getActiveSpan()).toBeUndefined(); // nothing leaks out of the callbacks
   });
 });

@@ -7,9 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AsyncLocalStorage } from 'node:async_hooks';
-import { INVALID_SPAN_CONTEXT, context, isSpanContextValid, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Attributes, AttributeValue, Context, HrTime, Span, Tracer } from '@opentelemetry/api';
-import { hrTime, hrTimeToMilliseconds, millisToHrTime } from '@opentelemetry/core';
+import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, context, createContextKey, isSpanContextValid, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Attributes, AttributeValue, Context, Span, Tracer } from '@opentelemetry/api';
 import { ATTR, SPAN, canBeStuck, canTransition } from '@faultline/schema';
 import type { SessionState } from '@faultline/schema';
 import { unknownCode } from './catalog.ts';
@@ -70,8 +69,13 @@ export interface ActiveSpan {
 }
 
 export interface RecordedError {
+  session: Session;
   described: DescribedError;
   payload: ClientError;
+  /** A status change was emitted for this failure (a tool's error changes no state until fail()). */
+  statusEmitted: boolean;
+  /** The same error object recorded by another session (rare: one error shared by two sessions). */
+  elsewhere: RecordedError | undefined;
 }
 
 /** What sessions of one Faultline instance share. */
@@ -80,15 +84,36 @@ export interface SessionRuntime {
   guard: Guard;
   heartbeatIntervalMs: number;
   activeSpan: AsyncLocalStorage<ActiveSpan>;
-  /** Errors already recorded, so a rethrown error is not recorded twice and toClientError matches. */
+  /**
+   * Errors already recorded, by error object (the last session's first), so a rethrown or
+   * re-reported error is one occurrence and `toClientError` returns the same payload.
+   */
   recorded: WeakMap<object, RecordedError>;
   /** Sessions with a running heartbeat timer, stopped on shutdown. */
   heartbeating: Set<Session>;
+  /** False when our exporter scrubs messages and stacks at export time, off the caller's path. */
+  scrubInline: boolean;
+  /** Whether the process has an OpenTelemetry context manager (re-checked once a second). */
+  contextManager: { active: boolean; checkAt: number };
 }
 
 /** Gap that keeps a status change strictly before the error that caused it, even at ms precision. */
 const ORDER_GAP_MS = 1;
 const MAX_OUTPUT_TEXT = 32_768;
+/** Span templates cached per session (turn and tool names); names beyond this are built per call. */
+const TEMPLATE_CACHE_MAX = 64;
+const CONTEXT_MANAGER_RECHECK_MS = 1_000;
+
+/** Our ActiveSpan inside an OpenTelemetry context, when the process has a context manager. */
+const ACTIVE_SPAN_KEY = createContextKey('faultline.active_span');
+const PROBE_KEY = createContextKey('faultline.context_probe');
+const PROBE_CONTEXT = ROOT_CONTEXT.setValue(PROBE_KEY, true);
+const isProbe = () => context.active() === PROBE_CONTEXT;
+
+// Epoch milliseconds from the monotonic clock: cheaper than building HrTime tuples, and
+// OTel turns a number this large into span time directly.
+const TIME_ORIGIN = performance.timeOrigin;
+const nowMs = () => TIME_ORIGIN + performance.now();
 
 function toAttributeValue(value: unknown): AttributeValue | undefined {
   if (value === undefined || value === null) return undefined;
@@ -97,6 +122,51 @@ function toAttributeValue(value: unknown): AttributeValue | undefined {
     return JSON.stringify(value);
   } catch {
     return String(value);
+  }
+}
+
+/** A value that can key a WeakMap. */
+function isObject(value: unknown): value is object {
+  return value !== null && (typeof value === 'object' || typeof value === 'function');
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  try {
+    return typeof (value as PromiseLike<unknown>).then === 'function';
+  } catch {
+    return false; // a hostile getter: treat the value as a plain result
+  }
+}
+
+interface SpanTemplate {
+  name: string;
+  /** Session attributes and the span's own, merged once: passed to OTel as they are. */
+  attributes: Attributes;
+}
+
+/** The `turnContext`/`toolContext` a callback gets: methods on a prototype, no closures per call. */
+class SpanHandle implements TurnContext {
+  constructor(
+    readonly sessionId: string,
+    readonly span: Span,
+    private readonly guard: Guard,
+  ) {}
+
+  output(text: string): void {
+    try {
+      this.span.setAttribute(ATTR.outputText, String(text).slice(0, MAX_OUTPUT_TEXT));
+    } catch (error) {
+      internalError(this.guard, 'turn output', error);
+    }
+  }
+
+  setAttributes(attributes: Attributes): void {
+    try {
+      this.span.setAttributes(attributes);
+    } catch (error) {
+      internalError(this.guard, 'setAttributes', error);
+    }
   }
 }
 
@@ -111,6 +181,14 @@ export class Session {
   private readonly baseAttributes: Attributes;
   private readonly stuckAfterMs: number | undefined;
   private readonly autoStatus: boolean;
+  private readonly turnTemplates = new Map<string, SpanTemplate>();
+  private readonly toolTemplates = new Map<string, SpanTemplate>();
+  /**
+   * A thrown primitive (a string, a number) cannot key a WeakMap: the last one that escaped a
+   * turn or tool is remembered until the next fail() or outermost turn, which covers
+   * `catch (e) { session.fail(e) }` without merging two separate failures that throw the same text.
+   */
+  private escapedPrimitive: { value: unknown; recorded: RecordedError } | null = null;
   private current: SessionState | null = null;
   private rootContext: Context;
   private lastTimeMs = 0;
@@ -177,81 +255,103 @@ export class Session {
    * Runs one agent turn inside an `invoke_agent <agent>` span. Errors thrown by `fn` are recorded
    * (the session moves to `error` first) and rethrown: what to do next is the runtime's decision.
    */
-  async turn<T>(name: string, fn: (turn: TurnContext) => T | Promise<T>): Promise<T> {
+  turn<T>(name: string, fn: (turn: TurnContext) => T | Promise<T>): Promise<T> {
     const outermost = this.turnDepth === 0;
+    const changeState = outermost && this.autoStatus;
+    if (outermost) this.escapedPrimitive = null;
+    if (changeState && this.current !== 'running') this.status('running');
+    const active = this.openSpan('turn', name);
+    if (!active) return this.runDetached(fn, this.detachedContext());
     this.turnDepth++;
+    let result: T | Promise<T>;
     try {
-      if (outermost && this.autoStatus && this.current !== 'running') this.status('running');
-      const active = this.openSpan('turn', name);
-      if (!active) return await fn(this.detachedTurnContext());
-      const span = active.span;
-      const turnContext: TurnContext = {
-        sessionId: this.id,
-        span,
-        output: (text) => {
-          try {
-            span.setAttribute(ATTR.outputText, String(text).slice(0, MAX_OUTPUT_TEXT));
-          } catch (error) {
-            internalError(this.runtime.guard, 'turn output', error);
-          }
-        },
-        setAttributes: (attributes) => this.safeSetAttributes(span, attributes),
-      };
-      let result: T;
-      try {
-        result = await this.runIn(active, () => fn(turnContext));
-      } catch (error) {
-        this.onThrown(active, error, outermost && this.autoStatus);
-        throw error;
-      }
-      this.closeSpan(active);
-      if (outermost && this.autoStatus && this.current === 'running') this.status('ready');
-      return result;
-    } finally {
+      result = this.runIn(active, fn, new SpanHandle(this.id, active.span, this.runtime.guard));
+    } catch (error) {
       this.turnDepth--;
+      this.onThrown(active, error, changeState);
+      return Promise.reject(error);
     }
+    // A callback that returns synchronously ends its span synchronously: no extra promise hops.
+    if (!isThenable(result)) {
+      this.turnDepth--;
+      this.turnReturned(active, changeState);
+      return Promise.resolve(result);
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        this.turnDepth--;
+        this.turnReturned(active, changeState);
+        return value;
+      },
+      (error: unknown) => {
+        this.turnDepth--;
+        this.onThrown(active, error, changeState);
+        throw error;
+      },
+    );
   }
 
   /**
    * Runs one tool call inside an `execute_tool <name>` span. A throw is recorded on the tool span
    * and rethrown; it does not change the session state (the agent may try another way).
    */
-  async tool<T>(name: string, fn: (tool: ToolContext) => T | Promise<T>): Promise<T> {
+  tool<T>(name: string, fn: (tool: ToolContext) => T | Promise<T>): Promise<T> {
     const active = this.openSpan('tool', name);
-    if (!active) return await fn({ sessionId: this.id, span: trace.wrapSpanContext(INVALID_SPAN_CONTEXT), setAttributes: () => {} });
-    const toolContext: ToolContext = {
-      sessionId: this.id,
-      span: active.span,
-      setAttributes: (attributes) => this.safeSetAttributes(active.span, attributes),
-    };
-    let result: T;
+    if (!active) return this.runDetached(fn, this.detachedContext());
+    let result: T | Promise<T>;
     try {
-      result = await this.runIn(active, () => fn(toolContext));
+      result = this.runIn(active, fn, new SpanHandle(this.id, active.span, this.runtime.guard));
     } catch (error) {
       this.onThrown(active, error, false);
-      throw error;
+      return Promise.reject(error);
     }
-    this.closeSpan(active);
-    return result;
+    if (!isThenable(result)) {
+      this.closeSpan(active);
+      return Promise.resolve(result);
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        this.closeSpan(active);
+        return value;
+      },
+      (error: unknown) => {
+        this.onThrown(active, error, false);
+        throw error;
+      },
+    );
   }
 
   /**
    * Records a failure: first the status change (to `error`, or `stopped` if the session already
    * stopped, or `context.state`), then the error — on the current turn/tool span when called inside
    * one, else on its own `faultline.error` span. Returns what to show the user.
+   *
+   * An error this session already recorded (it escaped a turn or tool, or fail() saw it before) is
+   * not recorded again: one failure is one occurrence. fail() then returns the same payload and
+   * only makes sure the session left its working state (once).
    */
   fail(error: unknown, failContext: FailContext = {}): ClientError {
     try {
-      const store = this.runtime.activeSpan.getStore();
-      const active = store && store.session === this ? store : undefined;
+      const recordedBefore = isObject(error) ? this.runtime.recorded.get(error) : undefined;
+      const known = this.knownError(error, true, recordedBefore);
+      if (known) {
+        if (!known.statusEmitted) {
+          known.statusEmitted = true;
+          this.emitStatus(this.failureState(failContext), known.described.userMessage);
+        }
+        return known.payload;
+      }
+      const active = this.activeHere();
       const described = describeError(error, failContext, {
         isTool: active?.kind === 'tool',
         provider: this.provider,
         model: this.model,
+        scrub: this.runtime.scrubInline,
+        // Outside a turn the error gets a span of its own, which carries the session's attributes.
+        base: active ? undefined : this.baseAttributes,
       });
-      const target = failContext.state ?? (this.current === 'stopped' ? 'stopped' : 'error');
-      this.recordFailure(described, target, active);
-      return this.remember(error, described);
+      this.recordFailure(described, this.failureState(failContext), active);
+      return this.remember(error, described, true, recordedBefore).payload;
     } catch (internal) {
       internalError(this.runtime.guard, 'fail', internal);
       return this.fallbackPayload(failContext.code);
@@ -261,10 +361,8 @@ export class Session {
   /** The friendly payload for an error, without recording anything. */
   toClientError(error: unknown): ClientError {
     try {
-      if (error !== null && typeof error === 'object') {
-        const known = this.runtime.recorded.get(error);
-        if (known) return known.payload;
-      }
+      const known = this.knownError(error, false);
+      if (known) return known.payload;
       const described = describeError(error, {}, { provider: this.provider, model: this.model });
       return clientErrorFrom(described, { sessionId: this.id, traceId: this.traceId });
     } catch (internal) {
@@ -293,16 +391,20 @@ export class Session {
 
   // --- internals ---------------------------------------------------------------------------
 
-  /** A time strictly after every earlier one of this session, at least `gapMs` later. */
-  private nextTime(gapMs = 0.001): HrTime {
-    const now = hrTimeToMilliseconds(hrTime());
-    const ms = Math.max(now, this.lastTimeMs + gapMs);
+  /** A time (epoch ms) strictly after every earlier one of this session, at least `gapMs` later. */
+  private nextTime(gapMs = 0.001): number {
+    const ms = Math.max(nowMs(), this.lastTimeMs + gapMs);
     this.lastTimeMs = ms;
-    return millisToHrTime(ms);
+    return ms;
   }
 
-  private startSpan(name: string, attributes: Attributes, parent: Context, startTime?: HrTime): Span {
-    return this.runtime.tracer.startSpan(name, { attributes: { ...this.baseAttributes, ...attributes }, startTime }, parent);
+  private startSpan(name: string, attributes: Attributes, parent: Context, startTime: number): Span {
+    // Object.assign, not spread: V8 copies these dotted-key objects an order of magnitude faster.
+    return this.runtime.tracer.startSpan(name, { attributes: Object.assign({}, this.baseAttributes, attributes), startTime }, parent);
+  }
+
+  private failureState(failContext: FailContext): SessionState {
+    return failContext.state ?? (this.current === 'stopped' ? 'stopped' : 'error');
   }
 
   private emitStatus(state: SessionState, message?: string, gapMs?: number): Span | null {
@@ -313,13 +415,15 @@ export class Session {
       this.runtime.guard.log(`session ${this.id}: illegal transition ${from} → ${state} (emitted anyway)`);
     }
     this.current = state;
-    const attributes: Attributes = { [ATTR.sessionState]: state };
+    // Built on a copy of the session's attributes: one object per status span, not two.
+    const attributes: Attributes = Object.assign({}, this.baseAttributes);
+    attributes[ATTR.sessionState] = state;
     if (message !== undefined) attributes[ATTR.sessionStatusMessage] = message;
     if (from) attributes['faultline.session.previous_state'] = from;
     if (this.stuckAfterMs !== undefined) attributes[ATTR.sessionStuckAfterMs] = this.stuckAfterMs;
     if (!legal) attributes['faultline.session.illegal_transition'] = true;
     const at = this.nextTime(gapMs);
-    const span = this.startSpan(SPAN.status, attributes, this.rootContext, at);
+    const span = this.runtime.tracer.startSpan(SPAN.status, { attributes, startTime: at }, this.rootContext);
     span.end(at);
     this.syncHeartbeat();
     return span;
@@ -354,20 +458,37 @@ export class Session {
     }
   }
 
+  /** The span's name and merged attributes, built once per turn/tool name. */
+  private template(kind: 'turn' | 'tool', name: string): SpanTemplate {
+    const templates = kind === 'turn' ? this.turnTemplates : this.toolTemplates;
+    const cached = templates.get(name);
+    if (cached) return cached;
+    const attributes: Attributes = Object.assign({}, this.baseAttributes);
+    let spanName: string;
+    if (kind === 'turn') {
+      const agent = this.agent ?? name;
+      attributes[ATTR.genAiOperation] = 'invoke_agent';
+      attributes['faultline.turn.name'] = name;
+      attributes[ATTR.genAiAgent] = agent;
+      spanName = `${SPAN.turnPrefix} ${agent}`;
+    } else {
+      attributes[ATTR.genAiOperation] = 'execute_tool';
+      attributes[ATTR.genAiTool] = name;
+      spanName = `${SPAN.toolPrefix} ${name}`;
+    }
+    const template = { name: spanName, attributes };
+    if (templates.size < TEMPLATE_CACHE_MAX) templates.set(name, template);
+    return template;
+  }
+
   private openSpan(kind: 'turn' | 'tool', name: string): ActiveSpan | null {
     try {
-      const store = this.runtime.activeSpan.getStore();
-      const parent = store && store.session === this ? trace.setSpan(this.rootContext, store.span) : this.rootContext;
-      const attributes: Attributes =
-        kind === 'turn'
-          ? { [ATTR.genAiOperation]: 'invoke_agent', 'faultline.turn.name': name }
-          : { [ATTR.genAiOperation]: 'execute_tool', [ATTR.genAiTool]: name };
-      const agent = this.agent ?? name;
-      if (kind === 'turn') attributes[ATTR.genAiAgent] = agent;
-      const spanName = kind === 'turn' ? `${SPAN.turnPrefix} ${agent}` : `${SPAN.toolPrefix} ${name}`;
+      const store = this.activeHere();
+      const parent = store ? trace.setSpan(this.rootContext, store.span) : this.rootContext;
+      const template = this.template(kind, name);
       // On the session's clock: OTel's default start is Date.now() in whole ms, which can read
       // earlier than the status change (e.g. `running`) this span follows.
-      const span = this.startSpan(spanName, attributes, parent, this.nextTime());
+      const span = this.runtime.tracer.startSpan(template.name, { attributes: template.attributes, startTime: this.nextTime() }, parent);
       return { session: this, span, kind, failed: false, endNotBeforeMs: 0 };
     } catch (error) {
       internalError(this.runtime.guard, `${kind} start`, error);
@@ -375,33 +496,74 @@ export class Session {
     }
   }
 
-  /** Runs fn with the span current both for the SDK and for any OTel instrumentation of the runtime. */
-  private runIn<T>(active: ActiveSpan, fn: () => T | Promise<T>): Promise<T> {
-    return this.runtime.activeSpan.run(active, () =>
-      context.with(trace.setSpan(context.active(), active.span), async () => fn()),
-    );
+  /** The turn or tool of this session the caller is inside, if any. */
+  private activeHere(): ActiveSpan | undefined {
+    // Without a context manager nothing can be in an OTel context: skip the lookup.
+    const fromContext = this.runtime.contextManager.active ? (context.active().getValue(ACTIVE_SPAN_KEY) as ActiveSpan | undefined) : undefined;
+    const store = fromContext ?? this.runtime.activeSpan.getStore();
+    return store && store.session === this ? store : undefined;
+  }
+
+  /**
+   * Runs fn with the span current for the SDK and for any OTel instrumentation of the runtime: one
+   * `context.with` when the process has a context manager, else only our AsyncLocalStorage.
+   */
+  private runIn<A, R>(active: ActiveSpan, fn: (arg: A) => R, arg: A): R {
+    const manager = this.runtime.contextManager;
+    const now = this.lastTimeMs;
+    if (now >= manager.checkAt) {
+      manager.active = context.with(PROBE_CONTEXT, isProbe);
+      manager.checkAt = now + CONTEXT_MANAGER_RECHECK_MS;
+    }
+    if (manager.active) {
+      const current = trace.setSpan(context.active(), active.span).setValue(ACTIVE_SPAN_KEY, active);
+      return context.with(current, fn, undefined, arg);
+    }
+    return this.runtime.activeSpan.run(active, fn, arg);
+  }
+
+  private async runDetached<A, T>(fn: (arg: A) => T | Promise<T>, arg: A): Promise<T> {
+    return await fn(arg);
+  }
+
+  private turnReturned(active: ActiveSpan, changeState: boolean): void {
+    this.closeSpan(active);
+    if (changeState && this.current === 'running') this.status('ready');
   }
 
   private closeSpan(active: ActiveSpan): void {
     try {
       // With an explicit start OTel would end at Date.now(), possibly before the start.
-      const end = Math.max(hrTimeToMilliseconds(this.nextTime()), active.endNotBeforeMs);
+      const end = Math.max(this.nextTime(), active.endNotBeforeMs);
       this.lastTimeMs = Math.max(this.lastTimeMs, end);
-      active.span.end(millisToHrTime(end));
+      active.span.end(end);
     } catch (error) {
       internalError(this.runtime.guard, 'span end', error);
     }
   }
 
+  /** What this session already recorded for `error`; `consume` takes a remembered primitive. */
+  private knownError(error: unknown, consume: boolean, recorded = isObject(error) ? this.runtime.recorded.get(error) : undefined): RecordedError | undefined {
+    if (isObject(error)) {
+      for (let known = recorded; known; known = known.elsewhere) if (known.session === this) return known;
+      return undefined;
+    }
+    const escaped = this.escapedPrimitive;
+    if (!escaped || !Object.is(escaped.value, error)) return undefined;
+    if (consume) this.escapedPrimitive = null;
+    return escaped.recorded;
+  }
+
   /** An error escaped a turn or tool callback: record it once, keep the status-before-error order. */
   private onThrown(active: ActiveSpan, error: unknown, changeState: boolean): void {
     try {
-      const known = error !== null && typeof error === 'object' ? this.runtime.recorded.get(error) : undefined;
+      const known = this.knownError(error, false);
       if (known) {
         // Already recorded (by fail() or by the tool it escaped from): mark this span failed with
         // the same code, without a second exception event, and make sure the session left running.
         if (changeState && this.current !== 'error' && this.current !== 'stopped') {
           this.emitStatus('error', known.described.userMessage);
+          known.statusEmitted = true;
           active.endNotBeforeMs = this.lastTimeMs + ORDER_GAP_MS;
         }
         active.span.setAttributes({
@@ -414,10 +576,18 @@ export class Session {
         });
         active.span.setStatus({ code: SpanStatusCode.ERROR, message: known.described.technicalMessage });
       } else {
-        const described = describeError(error, {}, { isTool: active.kind === 'tool', provider: this.provider, model: this.model });
+        const described = describeError(error, {}, {
+          isTool: active.kind === 'tool',
+          provider: this.provider,
+          model: this.model,
+          scrub: this.runtime.scrubInline,
+        });
         const target = changeState ? (this.current === 'stopped' ? 'stopped' : 'error') : null;
         this.recordFailure(described, target, active);
-        this.remember(error, described);
+        const recorded = this.remember(error, described, target !== null);
+        if (!isObject(error)) {
+          this.escapedPrimitive = { value: error, recorded };
+        }
       }
     } catch (internal) {
       internalError(this.runtime.guard, 'record thrown error', internal);
@@ -435,21 +605,31 @@ export class Session {
       return;
     }
     const at = this.nextTime(ORDER_GAP_MS);
-    const span = this.startSpan(SPAN.error, {}, this.rootContext, at);
-    this.applyError(span, described);
+    // fail() built these on the session's attributes already (describeError's `base`).
+    const span = this.runtime.tracer.startSpan(SPAN.error, { attributes: described.attributes, startTime: at }, this.rootContext);
+    this.recordOn(span, described, at);
     span.end(at);
   }
 
   private applyError(span: Span, described: DescribedError): void {
     span.setAttributes(described.attributes);
-    span.recordException({ name: described.exceptionType, message: described.technicalMessage, stack: described.stacktrace });
+    this.recordOn(span, described, this.nextTime());
+  }
+
+  /** The exception event on the session's clock: OTel's own would be whole ms, maybe before the span. */
+  private recordOn(span: Span, described: DescribedError, at: number): void {
+    span.recordException({ name: described.exceptionType, message: described.technicalMessage, stack: described.stacktrace }, at);
     span.setStatus({ code: SpanStatusCode.ERROR, message: described.technicalMessage });
   }
 
-  private remember(error: unknown, described: DescribedError): ClientError {
+  /** `elsewhere`: what the runtime recorded for this error before (another session's), if known. */
+  private remember(error: unknown, described: DescribedError, statusEmitted: boolean, elsewhere?: RecordedError): RecordedError {
     const payload = clientErrorFrom(described, { sessionId: this.id, traceId: this.traceId });
-    if (error !== null && typeof error === 'object') this.runtime.recorded.set(error, { described, payload });
-    return payload;
+    if (!isObject(error)) return { session: this, described, payload, statusEmitted, elsewhere: undefined };
+    // One WeakMap for the whole runtime: an insert costs ~0.3 µs, a sizeable part of fail().
+    const recorded: RecordedError = { session: this, described, payload, statusEmitted, elsewhere: elsewhere ?? this.runtime.recorded.get(error) };
+    this.runtime.recorded.set(error, recorded);
+    return recorded;
   }
 
   private fallbackPayload(code?: string): ClientError {
@@ -463,15 +643,7 @@ export class Session {
     };
   }
 
-  private safeSetAttributes(span: Span, attributes: Attributes): void {
-    try {
-      span.setAttributes(attributes);
-    } catch (error) {
-      internalError(this.runtime.guard, 'setAttributes', error);
-    }
-  }
-
-  private detachedTurnContext(): TurnContext {
+  private detachedContext(): TurnContext {
     const span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     return { sessionId: this.id, span, output: () => {}, setAttributes: () => {} };
   }

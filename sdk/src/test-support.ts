@@ -78,8 +78,10 @@ export interface FakeCollector {
   received: string[];
   /** Authorization header of every request. */
   authorizations: (string | undefined)[];
-  /** Status to answer with from now on. */
-  answer(status: number): void;
+  /** When each request arrived (Date.now()). */
+  requestTimes: number[];
+  /** Status (and headers, e.g. Retry-After) to answer with from now on. */
+  answer(status: number, headers?: Record<string, string>): void;
   requests: number;
   close(): Promise<void>;
 }
@@ -87,13 +89,16 @@ export interface FakeCollector {
 /** A tiny OTLP/HTTP endpoint on 127.0.0.1 that answers `status` and records accepted span ids. */
 export async function startFakeCollector(initialStatus = 200, port = 0): Promise<FakeCollector> {
   let status = initialStatus;
+  let headers: Record<string, string> = {};
   const collector = {
     url: '',
     received: [] as string[],
     authorizations: [] as (string | undefined)[],
+    requestTimes: [] as number[],
     requests: 0,
-    answer(next: number) {
+    answer(next: number, nextHeaders: Record<string, string> = {}) {
       status = next;
+      headers = nextHeaders;
     },
     close: async () => {},
   };
@@ -102,11 +107,12 @@ export async function startFakeCollector(initialStatus = 200, port = 0): Promise
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       collector.requests++;
+      collector.requestTimes.push(Date.now());
       collector.authorizations.push(req.headers.authorization);
       if (status >= 200 && status < 300 && req.url === '/v1/traces') {
         collector.received.push(...spanIdsInRequest(Buffer.concat(chunks)));
       }
-      res.writeHead(status, { 'Content-Type': 'application/x-protobuf' });
+      res.writeHead(status, { 'Content-Type': 'application/x-protobuf', ...headers });
       res.end();
     });
   });

@@ -3,7 +3,7 @@
  * port over the same store (the SDK's endpoint is fixed at init), child runtimes, API reads.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +108,8 @@ export interface ChildRuntime {
   child: ChildProcess;
   /** Lines the child printed so far. */
   lines: string[];
+  /** What the child wrote to stderr so far. */
+  stderr(): string;
   /** Resolves with the first printed line matching `pattern`. */
   line(pattern: RegExp, timeoutMs?: number): Promise<string>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -145,6 +147,7 @@ export function runTs(file: string, env: Record<string, string>): ChildRuntime {
   return {
     child,
     lines,
+    stderr: () => stderr,
     exited,
     line(pattern, timeoutMs = 30_000) {
       const seen = lines.find((l) => pattern.test(l));
@@ -159,4 +162,29 @@ export function runTs(file: string, env: Record<string, string>): ChildRuntime {
       });
     },
   };
+}
+
+/**
+ * Runs the SDK's `faultline-sdk` command: from its source through tsx and the workspace sources
+ * (a change needs no rebuild), or with `built`, the file package.json's `bin` names, with plain
+ * node, as an installed package runs it.
+ */
+export async function runSdkBin(
+  args: string[],
+  env: Record<string, string>,
+  options: { built?: boolean } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const sdkDir = join(REPO_ROOT, 'sdk');
+  const manifest = JSON.parse(readFileSync(join(sdkDir, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  const node = options.built
+    ? [join(sdkDir, manifest.bin['faultline-sdk'])]
+    : ['--conditions=@faultline/source', '--import', 'tsx', join(sdkDir, 'src/cli.ts')];
+  const child = spawn(process.execPath, [...node, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  // 'close', not 'exit': all output has been read by then.
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  return { code, stdout, stderr };
 }

@@ -48,6 +48,13 @@ describe('the faultline program (collector/dist/cli.js)', () => {
     expect(fs.readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
   });
 
+  it('is on the PATH of npm scripts after install, with the SDK and scenario bins (prepare links them once built)', async () => {
+    for (const bin of ['faultline', 'faultline-sdk', 'faultline-scenarios']) {
+      const { stdout } = await run(path.join(ROOT, 'node_modules/.bin', bin), ['--help'], { env: cleanEnv({}) });
+      expect(stdout, bin).toMatch(new RegExp(`^Usage: ${bin}`));
+    }
+  });
+
   it('--help names the commands and every configuration variable; an unknown command exits 2', async () => {
     const { stdout } = await run(process.execPath, [BIN, '--help'], { env: cleanEnv({}) });
     expect(stdout).toMatch(/^Usage: faultline <command>/);
