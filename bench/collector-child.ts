@@ -2,7 +2,8 @@
  * A collector in its own process for the ingest benchmark, so the load generator does not share
  * its event loop. Configured from the environment like `npm start` (DATABASE_URL or
  * FAULTLINE_DATA_DIR, PORT=0). Talks to the parent over IPC: prints nothing, sends
- * `{ready, url}`, answers `count` with row counts and pipeline stats, and `close` by closing.
+ * `{ready, url}`, answers `count` with row counts, pipeline stats and the process's CPU time so
+ * far (embedded PGlite included), and `close` by closing.
  */
 import { loadConfig } from '../collector/src/config.ts';
 import { startCollector } from '../collector/src/server.ts';
@@ -22,7 +23,12 @@ process.on('message', (message: Request) => {
         const [row] = await store.query<{ spans: string; sessions: string; errors: string }>(
           'select (select count(*) from spans) as spans, (select count(*) from sessions) as sessions, (select count(*) from errors) as errors',
         );
-        send({ count: { spans: Number(row.spans), sessions: Number(row.sessions), errors: Number(row.errors) }, stats: pipeline.stats });
+        const cpu = process.cpuUsage();
+        send({
+          count: { spans: Number(row.spans), sessions: Number(row.sessions), errors: Number(row.errors) },
+          stats: pipeline.stats,
+          cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        });
       } else if (message.cmd === 'close') {
         await collector.close();
         send({ closed: true });

@@ -5,7 +5,8 @@
  * suites' last figures and says when each suite ran).
  *
  * Flags: --quick (smaller sizes, for a smoke run), --profile (ingest collector under --cpu-prof),
- * --storage=postgres|pglite (ingest), --rounds=N (ingest).
+ * --storage=postgres|pglite (ingest), --rounds=N (ingest), --no-two (ingest without the
+ * two-collector run).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
           rounds: Number(flags.get('rounds') ?? (quick ? 1 : 2)),
           maxSeconds: 90,
           profile: flags.has('profile'),
+          twoCollectors: !flags.has('no-two'),
         });
       } else if (suite === 'sdk') await runSdk(report, { quick });
       else if (suite === 'queries') await runQueries(report, { quick });

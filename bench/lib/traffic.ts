@@ -152,15 +152,23 @@ export interface TrafficBatch {
 }
 
 /**
- * Batches of about `spansPerBatch` spans (whole sessions of ~20 spans each), each with its own
- * resource, as the OTLP exporter of one runtime process would send them.
+ * Batches of about `spansPerBatch` spans (sessions of ~20 spans each), each group with its own
+ * resource, as the OTLP exporter of one runtime process would send them. With `splitAcross: k`,
+ * every session's spans are cut into k consecutive parts sent in k different batches (an
+ * exporter flushing mid-session), so concurrent writers update the same session rows.
  */
-export function makeBatches(count: number, spansPerBatch: number, options: { errorRate?: number; endMs?: number } = {}): TrafficBatch[] {
+export function makeBatches(
+  count: number,
+  spansPerBatch: number,
+  options: { errorRate?: number; endMs?: number; splitAcross?: number } = {},
+): TrafficBatch[] {
   const errorRate = options.errorRate ?? 0.05;
   const endMs = options.endMs ?? Date.now();
+  const k = Math.max(1, options.splitAcross ?? 1);
   const batches: TrafficBatch[] = [];
   let n = 0;
-  for (let b = 0; b < count; b++) {
+  for (let b = 0; b < count; b += k) {
+    const size = Math.min(k, count - b);
     const resource = resourceFromAttributes({
       'service.name': `agent-runtime-${b % 4}`,
       'service.version': '1.4.2',
@@ -168,18 +176,21 @@ export function makeBatches(count: number, spansPerBatch: number, options: { err
       'telemetry.sdk.name': 'opentelemetry',
       'host.name': `worker-${b % 16}`,
     });
-    const spans: ReadableSpan[] = [];
-    let errors = 0;
-    while (spans.length < spansPerBatch) {
-      const specs = sessionSpecs(n++, Math.min(20, spansPerBatch - spans.length), endMs - Math.random() * 3_600_000, errorRate);
+    const parts: ReadableSpan[][] = Array.from({ length: size }, () => []);
+    const errors = new Array<number>(size).fill(0);
+    let total = 0;
+    while (total < size * spansPerBatch) {
+      const specs = sessionSpecs(n++, Math.min(20, size * spansPerBatch - total), endMs - Math.random() * 3_600_000, errorRate);
       const traceId = hex(16);
       const rootId = hex(8);
       specs.forEach((spec, i) => {
-        if (spec.error) errors++;
-        spans.push(readable(spec, traceId, i === 0 ? rootId : hex(8), i === 0 ? undefined : rootId, resource));
+        const part = Math.floor((i * size) / specs.length);
+        if (spec.error) errors[part]++;
+        parts[part].push(readable(spec, traceId, i === 0 ? rootId : hex(8), i === 0 ? undefined : rootId, resource));
       });
+      total += specs.length;
     }
-    batches.push({ body: ProtobufTraceSerializer.serializeRequest(spans)!, spans: spans.length, errors });
+    parts.forEach((spans, i) => batches.push({ body: ProtobufTraceSerializer.serializeRequest(spans)!, spans: spans.length, errors: errors[i] }));
   }
   return batches;
 }

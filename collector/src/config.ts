@@ -119,6 +119,9 @@ const envSchema = z.object({
   FAULTLINE_DB_PROBE_TIMEOUT_MS: positiveInt(50, 60_000).default(600),
   // SIGTERM: requests in flight get this long to finish before their connections are closed.
   FAULTLINE_SHUTDOWN_TIMEOUT_MS: positiveInt(0, 600_000).default(10_000),
+  // Write transactions in flight at once on Postgres (a backend each): while one commits, the next
+  // batch is already loading. Default 2 (docs/performance.md); PGlite always runs one at a time.
+  FAULTLINE_WRITERS: positiveInt(1, 16).default(2),
   // Operator classification rules (JSON or YAML), evaluated before the built-in ones.
   FAULTLINE_RULES: z.string().min(1).optional(),
   // Prompt text in spans and log events is replaced by a marker unless the operator opts in.
@@ -161,6 +164,7 @@ export interface Config {
   dbStatementTimeoutMs: number;
   dbProbeTimeoutMs: number;
   shutdownTimeoutMs: number;
+  writers: number;
   /** Operator rules and codes from FAULTLINE_RULES; null when unset. */
   rules: OperatorRules | null;
   storePrompts: boolean;
@@ -217,6 +221,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbStatementTimeoutMs: e.FAULTLINE_DB_STATEMENT_TIMEOUT_MS,
     dbProbeTimeoutMs: e.FAULTLINE_DB_PROBE_TIMEOUT_MS,
     shutdownTimeoutMs: e.FAULTLINE_SHUTDOWN_TIMEOUT_MS,
+    writers: e.FAULTLINE_WRITERS,
     rules: e.FAULTLINE_RULES === undefined ? null : loadOperatorRules(e.FAULTLINE_RULES),
     storePrompts: e.FAULTLINE_STORE_PROMPTS,
     alerts: e.FAULTLINE_ALERTS === undefined ? null : loadAlertsFile(e.FAULTLINE_ALERTS, env),

@@ -51,9 +51,10 @@ export function buildCollector(
     for (const error of await loadErrorsByIds(store.db, errorIds, codesOf(config))) events.publish({ type: 'error', error });
     for (const session of await loadSessionsByIds(store.db, result.sessionIds)) events.publish({ type: 'session', session });
   };
+  // PGlite executes one transaction at a time: more writers would only queue inside it.
   const pipeline = new IngestPipeline(
     store,
-    config,
+    { ...config, writers: store.kind === 'pglite' ? 1 : config.writers },
     (result) => {
       if ((result.alertEvents ?? 0) > 0) alerts.wake();
       return publishWritten(result);

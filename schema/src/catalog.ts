@@ -6,6 +6,7 @@
  * Pure data and functions: this file also runs in the browser dashboard.
  */
 import type { CatalogEntry } from './catalog-types.ts';
+import { truncateText } from './text.ts';
 
 /**
  * What the classifier returns when nothing matched and nothing shows a provider was called: a
@@ -653,7 +654,7 @@ function cleanVar(value: string | null | undefined): string | null {
   if (typeof value !== 'string') return null;
   const trimmed = value.replace(/[{}\s]+/g, ' ').trim();
   if (trimmed === '') return null;
-  return trimmed.length > MAX_VAR_LENGTH ? `${trimmed.slice(0, MAX_VAR_LENGTH - 1)}…` : trimmed;
+  return trimmed.length > MAX_VAR_LENGTH ? `${truncateText(trimmed, MAX_VAR_LENGTH - 1)}…` : trimmed;
 }
 
 /**

@@ -29,6 +29,7 @@
 import { isCatalogCode, PROVIDER_UNKNOWN_CODE, UNKNOWN_CODE } from './catalog.ts';
 import type { Classification, ClassifierInput } from './classifier-types.ts';
 import { normalizeExceptionType, type ExceptionTypeName } from './exception-type.ts';
+import { truncateText, truncateTextStart } from './text.ts';
 
 // ── small readers that tolerate anything ───────────────────────────────────────────────────────
 
@@ -1190,7 +1191,7 @@ export function classifierInputFromError(error: unknown): ClassifierInput {
 }
 
 function readError(error: unknown): ClassifierInput {
-  if (typeof error === 'string') return str(error) === null ? {} : { message: error.slice(0, MAX_MESSAGE) };
+  if (typeof error === 'string') return str(error) === null ? {} : { message: truncateText(error, MAX_MESSAGE) };
   if (error === null || typeof error !== 'object') return {};
 
   const out: ClassifierInput = {};
@@ -1271,7 +1272,7 @@ function readError(error: unknown): ClassifierInput {
     set('cliExitCode', int(prop(current, 'exitCode')) ?? int(prop(current, 'exit_code')));
     set('cliSignal', str(prop(current, 'signal')));
     const stderr = str(prop(current, 'stderr')) ?? str(prop(current, 'stderrTail'));
-    if (stderr !== null) set('stderrTail', stderr.slice(-MAX_MESSAGE));
+    if (stderr !== null) set('stderrTail', truncateTextStart(stderr, MAX_MESSAGE));
     if (prop(current, 'timedOut') === true) set('timeoutKind', 'cli_exec');
     if (typeof prop(current, 'terminationRequested') === 'boolean') set('terminationRequested', prop(current, 'terminationRequested') as boolean);
 
@@ -1284,6 +1285,6 @@ function readError(error: unknown): ClassifierInput {
 
   set('exceptionType', exceptionType ?? outerType);
   const chain = messages.length > 0 ? messages : wrapperMessages;
-  if (chain.length > 0) set('message', chain.join(': ').slice(0, MAX_MESSAGE));
+  if (chain.length > 0) set('message', truncateText(chain.join(': '), MAX_MESSAGE));
   return out;
 }

@@ -41,5 +41,6 @@ export * from './classifier.ts';
 export * from './fingerprint.ts';
 export * from './scrub.ts';
 export * from './scenarios.ts';
+export * from './text.ts';
 export * from './exception-type.ts';
 export * from './classifier-input.ts';

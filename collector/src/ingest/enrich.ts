@@ -26,6 +26,7 @@ import {
   scrubAttributes,
   scrubIdentifier,
   scrubSecrets,
+  truncateText,
   type AliasFacts,
   type CatalogEntry,
   type ClassifierInput,
@@ -134,9 +135,10 @@ export function clampSpanTimes(startNs: bigint, endNs: bigint, nowUs: number): {
 
 /**
  * Values that land in indexed or integer columns are bounded here: a btree entry over ~2.7 kB or
- * an int4 overflow would make the database refuse the whole batch.
+ * an int4 overflow would make the database refuse the whole batch. Cuts never split an emoji.
  */
-const clip = (v: string | null | undefined, max: number): string | null => (v ? v.slice(0, max) : null);
+const clip = (v: string | null | undefined, max: number): string | null => (v ? truncateText(v, max) : null);
+const INT4_MAX = 2_147_483_647;
 const httpStatusOrNull = (v: number | null | undefined): number | null =>
   v !== null && v !== undefined && Number.isInteger(v) && v >= 100 && v <= 599 ? v : null;
 
@@ -349,11 +351,11 @@ function enrichError(
   const entry = (rules?.codes ?? BUILTIN_CODES).get(code)!;
   // A foreign `error.type` (e.g. "java.net.SocketTimeoutException") is still worth keeping as the type.
   const rawType = input.exceptionType ?? (input.code && !explicit ? input.code : null);
-  const exceptionType = rawType ? scrub.text(rawType).slice(0, 256) : null;
+  const exceptionType = rawType ? truncateText(scrub.text(rawType), 256) : null;
   // A CLI that retried says how often (Claude Code: 11 once its retries are exhausted); support reads it here.
   const attempt = span.log ? num(firstPresent(span.attributes, logShape(span)?.attempt)) : null;
   const message = input.message && attempt !== null && attempt > 1 ? `${input.message} (attempt ${attempt})` : input.message;
-  const technical = message ? scrub.text(message).slice(0, 4000) : null;
+  const technical = message ? truncateText(scrub.text(message), 4000) : null;
   const stack = str(lastException(span)?.attributes[ATTR.exceptionStacktrace] ?? span.attributes[ATTR.exceptionStacktrace]);
   const explicitFingerprint = str(span.attributes[ATTR.errorFingerprint]);
   return {
@@ -363,7 +365,7 @@ function enrichError(
     message: renderUserMessage(entry, { provider, model }),
     technicalMessage: technical,
     exceptionType,
-    stacktrace: stack ? scrub.text(stack).slice(0, 16_000) : null,
+    stacktrace: stack ? truncateText(scrub.text(stack), 16_000) : null,
     fingerprint:
       clip(explicitFingerprint === null ? null : scrub.identifier(explicitFingerprint), 128) ?? fingerprint({ code, exceptionType, message: technical ?? '' }),
     timeoutKind: clip(scrub.textOrNull(input.timeoutKind), 64) ?? entry.timeoutKind ?? null,
@@ -482,7 +484,7 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber(), 
   return {
     span,
     name: scrub.text(span.name),
-    sessionId: facts.sessionId === null ? null : scrub.identifier(facts.sessionId).slice(0, 256),
+    sessionId: facts.sessionId === null ? null : truncateText(scrub.identifier(facts.sessionId), 256),
     service: clip(scrub.textOrNull(str(span.resource[ATTR.serviceName])), 256) ?? 'unknown_service',
     spanType,
     startUs: times.startUs,
@@ -496,7 +498,8 @@ export function enrichSpan(span: DecodedSpan, scrub: Scrubber = new Scrubber(), 
     statusMessage: !span.statusMessage ? null : promptBody(span, scrub) ? PROMPT_NOT_STORED : scrub.text(span.statusMessage),
     state: isSessionState(stateValue) ? stateValue : null,
     stateMessage: spanType === 'status' ? str(scrubbed[ATTR.sessionStatusMessage]) : null,
-    stuckAfterMs: stuckAfter !== null && stuckAfter > 0 ? Math.round(stuckAfter) : null,
+    // An int4 column: a larger threshold means "practically never", kept as the largest one.
+    stuckAfterMs: stuckAfter !== null && stuckAfter > 0 ? Math.min(Math.round(stuckAfter), INT4_MAX) : null,
     agent: scrub.textOrNull(facts.agent),
     provider,
     model,

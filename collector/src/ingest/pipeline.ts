@@ -1,13 +1,13 @@
 /**
  * Between the HTTP edge and the database: a bounded queue with group commit. A request's spans
  * are acknowledged only after the transaction holding them commits, so an accepted span is never
- * lost; while one write is in flight the next requests gather into the following batch.
+ * lost; while writes are in flight the next requests gather into the following batch. Up to
+ * `writers` transactions run at once (Postgres uses a backend per writer; PGlite has one).
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { FaultlineError } from '../errors.ts';
 import type { SqlRunner, Store } from '../store/db.ts';
 import { StorageUnavailableError, type StorageHealth } from '../store/health.ts';
-import { writeBatch, type BatchWriteResult } from '../store/write-batch.ts';
+import { AlreadyStoredError, writeBatch, writeNewBatch, type BatchWriteResult } from '../store/write-batch.ts';
 import type { EnrichedSpan } from './enrich.ts';
 
 export interface PipelineStats {
@@ -22,6 +22,8 @@ export interface PipelineStats {
   /** Metric data points answered with partial success: Faultline stores no metrics. */
   metricPointsRefused: number;
   batchesWritten: number;
+  /** Write transactions begun, committed or not (bisection of a data error included). */
+  transactions: number;
   writeFailures: number;
   queueDepth: number;
   lastWriteMs: number;
@@ -49,7 +51,14 @@ export function isDataError(err: unknown): boolean {
   return typeof code === 'string' && /^(22|23|54)/.test(code);
 }
 
+/** Two writers (or two collectors) met on the same rows: running the transaction again succeeds. */
+function isRetryableConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 const STORED: SubmitResult = { rejected: 0, reasons: [] };
+const CONFLICT_RETRIES = 3;
 
 /**
  * PGlite runs on the event loop: a write transaction blocks every other request while it runs
@@ -72,26 +81,36 @@ function unavailable(err: unknown): BackPressureError {
   );
 }
 
+export interface PipelineOptions {
+  maxQueuedSpans: number;
+  maxBatchSpans: number;
+  /** Write transactions in flight at once (default 1). */
+  writers?: number;
+}
+
 export class IngestPipeline {
   readonly stats: PipelineStats = {
-    spansAccepted: 0, spansDuplicate: 0, spansRejected: 0, spansUnstorable: 0, logRecordsReceived: 0, metricPointsRefused: 0, batchesWritten: 0, writeFailures: 0, queueDepth: 0, lastWriteMs: 0, writeMsTotal: 0,
+    spansAccepted: 0, spansDuplicate: 0, spansRejected: 0, spansUnstorable: 0, logRecordsReceived: 0, metricPointsRefused: 0, batchesWritten: 0,
+    transactions: 0, writeFailures: 0, queueDepth: 0, lastWriteMs: 0, writeMsTotal: 0,
   };
   private queue: Pending[] = [];
   private queued = 0;
-  private writing = false;
+  private writing = 0;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private readonly writers: number;
   private readonly maxBatchSpans: number;
 
   constructor(
     private readonly store: Store,
-    private readonly options: { maxQueuedSpans: number; maxBatchSpans: number },
+    private readonly options: PipelineOptions,
     private readonly onWritten: (result: BatchWriteResult) => void | Promise<void> = () => {},
     /** Runs inside each write transaction after the batch (alerts write their outbox rows here). */
     private readonly inTransaction: (tx: SqlRunner, result: BatchWriteResult) => Promise<unknown> = async () => {},
     /** The breaker: while the database is down, writes are refused at once instead of queued. */
     private readonly health: StorageHealth | null = null,
   ) {
+    this.writers = Math.max(1, options.writers ?? 1);
     this.maxBatchSpans = store.kind === 'pglite' ? Math.min(options.maxBatchSpans, PGLITE_MAX_BATCH_SPANS) : options.maxBatchSpans;
   }
 
@@ -128,104 +147,168 @@ export class IngestPipeline {
       this.queue.push({ spans, resolve, reject });
       this.queued += spans.length;
       this.stats.queueDepth = this.queued;
-      void this.drain();
+      this.startWriters();
     });
   }
 
-  private async drain(): Promise<void> {
-    if (this.writing) return;
-    this.writing = true;
-    try {
-      while (this.queue.length > 0) {
-        const take: Pending[] = [];
-        let n = 0;
-        while (this.queue.length > 0 && (n === 0 || n + this.queue[0].spans.length <= this.maxBatchSpans)) {
-          const p = this.queue.shift()!;
-          take.push(p);
-          n += p.spans.length;
-        }
-        const batch = take.length === 1 ? take[0].spans : take.flatMap((p) => p.spans);
-        try {
-          await this.commit(batch);
-          for (const p of take) p.resolve(STORED);
-        } catch (err) {
-          if (isDataError(err)) {
-            // One request's data must not fail the others gathered into this write: isolate it.
-            for (const p of take) await this.commitAlone(p);
-          } else {
-            this.stats.writeFailures++;
-            for (const p of take) p.reject(unavailable(err));
-          }
-        } finally {
-          this.queued -= n;
-          this.stats.queueDepth = this.queued;
-        }
-        // Let waiting I/O (other requests, /healthz) in between transactions: on PGlite nothing else runs during one.
-        await nextTurn();
-      }
-    } finally {
-      this.writing = false;
-      if (this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+  private startWriters(): void {
+    while (this.writing < this.writers && this.queue.length > 0) {
+      this.writing++;
+      void this.drain().finally(() => {
+        this.writing--;
+        if (this.writing === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
     }
   }
 
-  /** One write transaction; counts it and tells live viewers. */
-  private async commit(batch: EnrichedSpan[]): Promise<void> {
-    const started = performance.now();
-    const write = () =>
-      this.store.transaction(async (tx) => {
-        const written = await writeBatch(tx, batch);
-        await this.inTransaction(tx, written);
-        return written;
-      });
-    const result = await (this.health ? this.health.guard(write) : write());
-    const ms = performance.now() - started;
-    this.stats.lastWriteMs = ms;
-    this.stats.writeMsTotal += ms;
-    this.stats.batchesWritten++;
-    this.stats.spansAccepted += result.inserted.length;
-    this.stats.spansDuplicate += batch.length - result.inserted.length;
-    // Live updates are best effort and must not delay the acknowledgement: the data is committed.
-    void Promise.resolve()
-      .then(() => this.onWritten(result))
-      .catch(() => {});
+  /** One writer: takes what is queued, up to maxBatchSpans, until the queue is empty. */
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      // One turn of the event loop first: requests already received get decoded and join this
+      // batch. Embedded PGlite runs on this thread, so without the turn no request would ever
+      // arrive during a write, and every request would pay a commit of its own.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.queue.length === 0) break;
+      const take: Pending[] = [];
+      let n = 0;
+      while (this.queue.length > 0 && (n === 0 || n + this.queue[0].spans.length <= this.maxBatchSpans)) {
+        const p = this.queue.shift()!;
+        take.push(p);
+        n += p.spans.length;
+      }
+      const batch = take.length === 1 ? take[0].spans : take.flatMap((p) => p.spans);
+      try {
+        await this.commit(batch);
+        for (const p of take) p.resolve(STORED);
+      } catch (err) {
+        if (isDataError(err)) await this.isolate(take, err as Error);
+        else {
+          this.stats.writeFailures++;
+          for (const p of take) p.reject(unavailable(err));
+        }
+      } finally {
+        this.queued -= n;
+        this.stats.queueDepth = this.queued;
+      }
+    }
   }
 
   /**
-   * A request whose data the database refused: alone first, then span by span, so every span it
-   * can hold is stored and only the unstorable ones are reported back (OTLP partial success).
+   * Write one batch: first assuming every span is new (the fast path), then, if that was refused,
+   * in a second transaction that skips what is already stored and fails only on real data errors.
+   * `careful` goes straight to the second (bisection steps, whose data is known to be suspect).
    */
-  private async commitAlone(p: Pending): Promise<void> {
-    try {
-      await this.commit(p.spans);
-      return p.resolve(STORED);
-    } catch (err) {
-      if (!isDataError(err)) {
-        this.stats.writeFailures++;
-        return p.reject(unavailable(err));
-      }
-    }
-    const reasons = new Set<string>();
-    let rejected = 0;
-    for (const span of p.spans) {
+  private async commit(batch: EnrichedSpan[], careful = false): Promise<void> {
+    if (!careful) {
       try {
-        await this.commit([span]);
+        return await this.transact(batch, writeNewBatch);
       } catch (err) {
-        if (!isDataError(err)) {
-          this.stats.writeFailures++;
-          return p.reject(unavailable(err));
-        }
-        rejected++;
-        reasons.add(`span ${span.span.spanId}: the database cannot store it (${(err as Error).message})`);
+        // A refused fast path: a duplicate or bad data (reported by the COPY or, on Postgres, by the
+        // statement after it as "transaction aborted"), or an occurrence already stored.
+        const code = (err as { code?: unknown } | null)?.code;
+        if (!(isDataError(err) || code === '25P02' || err instanceof AlreadyStoredError)) throw err;
       }
     }
-    this.stats.spansUnstorable += rejected;
-    p.resolve({ rejected, reasons: [...reasons] });
+    return this.transact(batch, writeBatch);
+  }
+
+  /** One write transaction (run again on a deadlock with another writer); counts it and tells live viewers. */
+  private async transact(batch: EnrichedSpan[], write: typeof writeBatch): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const started = performance.now();
+      this.stats.transactions++;
+      let result: BatchWriteResult;
+      try {
+        const run = () =>
+          this.store.transaction(async (tx) => {
+            const written = await write(tx, batch);
+            await this.inTransaction(tx, written);
+            return written;
+          });
+        result = await (this.health ? this.health.guard(run) : run());
+      } catch (err) {
+        if (attempt < CONFLICT_RETRIES && isRetryableConflict(err)) continue;
+        throw err;
+      }
+      const ms = performance.now() - started;
+      this.stats.lastWriteMs = ms;
+      this.stats.writeMsTotal += ms;
+      this.stats.batchesWritten++;
+      this.stats.spansAccepted += result.inserted.length;
+      this.stats.spansDuplicate += batch.length - result.inserted.length;
+      // Live updates are best effort and must not delay the acknowledgement: the data is committed.
+      void Promise.resolve()
+        .then(() => this.onWritten(result))
+        .catch(() => {});
+      return;
+    }
+  }
+
+  /**
+   * A batch the database refused as data: find the unstorable spans by bisection, so one bad span
+   * among n costs about log2(n) more transactions instead of one per span, and every other span
+   * lands. Each request then learns how many of its own spans were refused (OTLP partial success).
+   * An outage during the search answers the whole batch 503; what was committed by then is
+   * deduplicated when the clients retry.
+   */
+  private async isolate(take: Pending[], error: Error): Promise<void> {
+    const owner = new Map<EnrichedSpan, Pending>();
+    for (const p of take) for (const s of p.spans) owner.set(s, p);
+    const refused: { span: EnrichedSpan; reason: string }[] = [];
+    try {
+      await this.bisect(take.flatMap((p) => p.spans), error, false, refused);
+    } catch (err) {
+      this.stats.writeFailures++;
+      for (const p of take) p.reject(unavailable(err));
+      return;
+    }
+    this.stats.spansUnstorable += refused.length;
+    const byRequest = new Map<Pending, string[]>();
+    for (const { span, reason } of refused) {
+      const p = owner.get(span)!;
+      byRequest.set(p, [...(byRequest.get(p) ?? []), `span ${span.span.spanId}: the database cannot store it (${reason})`]);
+    }
+    for (const p of take) {
+      const reasons = byRequest.get(p);
+      p.resolve(reasons ? { rejected: reasons.length, reasons: [...new Set(reasons)] } : STORED);
+    }
+  }
+
+  /**
+   * `refusedWith`: the data error this exact list just got, when it was tried as a whole.
+   * `suspect`: its sibling half committed although the two together were refused, so the fault is
+   * most likely here; it is split without trying it whole, saving a transaction per level. A
+   * single span is only ever refused after being tried by itself.
+   */
+  private async bisect(
+    spans: EnrichedSpan[],
+    refusedWith: Error | null,
+    suspect: boolean,
+    refused: { span: EnrichedSpan; reason: string }[],
+  ): Promise<void> {
+    let error = refusedWith;
+    if (!error && (!suspect || spans.length === 1)) {
+      try {
+        await this.commit(spans, true);
+        return;
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        error = err as Error;
+      }
+    }
+    if (spans.length === 1) {
+      refused.push({ span: spans[0], reason: error!.message });
+      return;
+    }
+    const mid = Math.ceil(spans.length / 2);
+    const before = refused.length;
+    await this.bisect(spans.slice(0, mid), null, false, refused);
+    await this.bisect(spans.slice(mid), null, refused.length === before, refused);
   }
 
   /** Wait for queued writes, then refuse new ones. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.writing || this.queue.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    if (this.writing > 0 || this.queue.length > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 }

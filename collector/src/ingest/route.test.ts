@@ -234,6 +234,70 @@ describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
     }
   });
 
+  it('finds one unstorable span among 20,000 by bisection: a few dozen transactions, not one per span', async () => {
+    // A genuine refusal from the real database (a check violation), standing for any data it cannot hold.
+    await collector.deps.store.query(`alter table spans add constraint test_unstorable_bisect check (name <> 'unstorable-span')`);
+    try {
+      const n = 20_000;
+      const bad = 13_337;
+      const now = String(BigInt(Date.now()) * 1_000_000n);
+      const spans = Array.from({ length: n }, (_, i) => ({
+        traceId: '8c8efff798038103d269b633813fc60c', spanId: (0xb0000000 + i).toString(16).padStart(16, '0'), name: i === bad ? 'unstorable-span' : `tool-${i}`,
+        kind: 1, startTimeUnixNano: now, endTimeUnixNano: now, attributes: [{ key: ATTR.sessionId, value: { stringValue: `bisect-${i % 50}` } }],
+      }));
+      const before = { ...collector.deps.pipeline.stats };
+      const res = await fetch(`${collector.url}/v1/traces`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }),
+      });
+      expect(res.status).toBe(200);
+      const partial = (await res.json()) as { partialSuccess?: { rejectedSpans: string | number; errorMessage: string } };
+      expect(Number(partial.partialSuccess?.rejectedSpans)).toBe(1);
+      expect(partial.partialSuccess?.errorMessage).toContain(`span ${spans[bad].spanId}: the database cannot store it`);
+      const [{ stored }] = await collector.deps.store.query<{ stored: number }>("select count(*)::int as stored from spans where trace_id = '8c8efff798038103d269b633813fc60c'");
+      expect(stored).toBe(n - 1);
+      const sessions = await collector.deps.store.query<{ total: number }>("select sum(span_count)::int as total from sessions where id like 'bisect-%'");
+      expect(sessions[0].total).toBe(n - 1);
+      // The first attempt (fast path, then the careful one), then at most two per halving
+      // (2·log2 n), where span-by-span took n + 1.
+      const transactions = collector.deps.pipeline.stats.transactions - before.transactions;
+      expect(transactions).toBeGreaterThan(3);
+      expect(transactions).toBeLessThanOrEqual(2 + 2 * Math.ceil(Math.log2(n)));
+      expect(collector.deps.pipeline.stats.spansUnstorable - before.spansUnstorable).toBe(1);
+    } finally {
+      await collector.deps.store.query('alter table spans drop constraint test_unstorable_bisect');
+    }
+  });
+
+  it('cuts long names, session ids, services and messages without splitting an emoji, and stores them', async () => {
+    // Each value puts an emoji (two UTF-16 units) across its column's limit; half of it is a lone
+    // surrogate, which Postgres JSON refuses and text would store as U+FFFD.
+    const across = (limit: number) => `${'a'.repeat(limit - 1)}😀tail`;
+    const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces` }), across(256));
+    const sessionId = across(256);
+    const span = tracer.startSpan(across(1024), {
+      attributes: {
+        [ATTR.sessionId]: sessionId, [ATTR.errorFingerprint]: across(128), [ATTR.timeoutKind]: across(64),
+        [ATTR.sessionStuckAfterMs]: 9_000_000_000_000,
+      },
+    });
+    span.recordException({ name: across(256), message: across(4000), stack: across(16_000) });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
+    span.end();
+    await provider.forceFlush();
+    const kept = (limit: number) => 'a'.repeat(limit - 1);
+    const [row] = await collector.deps.store.query<Record<string, string | number>>(
+      `select s.name, s.service, s.session_id, e.fingerprint, e.timeout_kind, e.exception_type, e.technical_message, e.stacktrace, x.stuck_after_ms
+       from spans s join errors e on e.span_id = s.span_id join sessions x on x.id = s.session_id where s.session_id = $1`,
+      [kept(256)],
+    );
+    expect(row).toMatchObject({
+      name: kept(1024), service: kept(256), session_id: kept(256), fingerprint: kept(128), timeout_kind: kept(64),
+      exception_type: kept(256), technical_message: kept(4000), stacktrace: kept(16_000),
+      // int4: the largest threshold it can hold instead of a refused write.
+      stuck_after_ms: 2_147_483_647,
+    });
+  });
+
   it('bounds values bound for indexes and integer columns instead of failing the write', async () => {
     const { tracer, provider } = tracerWith(new ProtoExporter({ url: `${collector.url}/v1/traces` }), 'svc-' + 'x'.repeat(5000));
     const span = tracer.startSpan('call', { attributes: { [ATTR.sessionId]: 'bounded-1', [ATTR.httpStatus]: 1e12, [ATTR.errorFingerprint]: 'f'.repeat(4000), [ATTR.timeoutKind]: 'k'.repeat(4000) } });
@@ -258,10 +322,12 @@ describe.each(STORAGES)('OTLP ingest on $name', (storage) => {
     const deadline = Date.now() + 5000;
     while (!(await sessionRow(collector, id)).stuck && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect((await sessionRow(collector, id)).last_error_code).toBe('AGT-SESSION-STUCK');
-    // The runtime's own error, spooled during a network problem, arrives with its original (older) time.
-    const failed = tracer.startSpan(SPAN.error, { startTime: ms(t0 + 50), attributes: { [ATTR.sessionId]: id, [ATTR.errorType]: 'AGT-TIMEOUT-HEARTBEAT' } });
+    // The runtime's own error, spooled during a network problem, arrives with its original (older)
+    // time — older than the session's last sign of life too, so the session stays stuck and the
+    // next sweep cannot flag it again before the row is read (a newer span would clear the flag).
+    const failed = tracer.startSpan(SPAN.error, { startTime: ms(t0 - 60), attributes: { [ATTR.sessionId]: id, [ATTR.errorType]: 'AGT-TIMEOUT-HEARTBEAT' } });
     failed.setStatus({ code: SpanStatusCode.ERROR, message: 'Activity heartbeat timeout' });
-    failed.end(ms(t0 + 60));
+    failed.end(ms(t0 - 50));
     await provider.forceFlush();
     expect((await sessionRow(collector, id)).last_error_code).toBe('AGT-TIMEOUT-HEARTBEAT');
   });

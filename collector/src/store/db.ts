@@ -4,6 +4,8 @@
  * few hand-written statements on the hot path (see write-batch.ts).
  */
 import path from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
@@ -26,12 +28,22 @@ export interface SqlRunner {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
 }
 
+/** What a write transaction can do beyond queries. */
+export interface TransactionRunner extends SqlRunner {
+  /**
+   * `COPY <target> FROM STDIN` (target e.g. `spans (trace_id, …)`) with rows in COPY text format,
+   * in pieces. Resolves once every row is sent; a refusal of the COPY fails it or, on Postgres,
+   * the next statement of the transaction (and so the transaction).
+   */
+  copyFrom(target: string, data: readonly string[]): Promise<void>;
+}
+
 export interface Store extends SqlRunner {
   readonly kind: 'pglite' | 'postgres';
   /** Where the data lives, for the start-up banner (no password). */
   readonly location: string;
   readonly db: Db;
-  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: TransactionRunner) => Promise<T>): Promise<T>;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** Postgres: `select 1` on a connection of its own (store/health.ts); aborting drops that connection. */
@@ -56,13 +68,20 @@ export function pgliteStore(pg: PGlite, location: string, onClose: () => void = 
   const db = drizzlePglite(pg, { schema: tables }) as unknown as Db;
   const run = async <T>(runner: Pick<PGlite, 'query'>, text: string, params?: unknown[]) =>
     (await runner.query<T>(text, params)).rows;
+  const inTransaction = (tx: Pick<PGlite, 'query'>): TransactionRunner => ({
+    query: (text, params) => run(tx, text, params),
+    // PGlite reads COPY input from its /dev/blob device (https://pglite.dev/docs/api#options).
+    copyFrom: async (target, data) => {
+      await tx.query(`copy ${target} from '/dev/blob'`, [], { blob: new Blob(data as string[]) });
+    },
+  });
   let closed = false;
   return {
     kind: 'pglite',
     location,
     db,
     query: (text, params) => run(pg, text, params),
-    transaction: (fn) => pg.transaction((tx) => fn({ query: (text, params) => run(tx, text, params) })),
+    transaction: (fn) => pg.transaction((tx) => fn(inTransaction(tx))),
     migrate: () => migratePglite(db as never, { migrationsFolder: MIGRATIONS_DIR }),
     async close() {
       if (closed) return;
@@ -111,12 +130,16 @@ export function postgresStore(url: string, options: PostgresOptions = {}): Store
   let prober: postgres.Sql | null = null;
   const run = async <T>(sql: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
     (await sql.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[])) as unknown as T[];
+  const inTransaction = (tx: postgres.TransactionSql): TransactionRunner => ({
+    query: (text, params) => run(tx, text, params),
+    copyFrom: (target, data) => copyInTransaction(tx, target, data),
+  });
   return {
     kind: 'postgres',
     location: redactUrl(url),
     db,
     query: (text, params) => run(client, text, params),
-    transaction: (fn) => client.begin((tx) => fn({ query: (text, params) => run(tx, text, params) })) as never,
+    transaction: (fn) => client.begin((tx) => fn(inTransaction(tx))) as never,
     async probe(signal) {
       // No type fetch on connect: `select 1` needs none, and a connection dropped during that fetch
       // rejects a promise nobody holds (postgres.js 3.4).
@@ -151,6 +174,32 @@ export function postgresStore(url: string, options: PostgresOptions = {}): Store
       await options.onClose?.();
     },
   };
+}
+
+/**
+ * `COPY … FROM STDIN` in a transaction. Resolves once CopyDone is sent, without waiting for the
+ * server's answer: statements sent next travel in the same round trip. That is also the only way a
+ * refusal shows: postgres.js 3.4.9 never settles the stream when the server refuses a COPY after
+ * its last row (porsager/postgres#1173; the fix, #1183, is not released), and the next statement
+ * then fails as "current transaction is aborted". A refusal while rows are still streaming fails
+ * the stream, and this call.
+ */
+async function copyInTransaction(tx: postgres.TransactionSql, target: string, data: readonly string[]): Promise<void> {
+  const writable = (await tx.unsafe(`copy ${target} from stdin`).writable()) as Writable & { _final(cb: (err?: Error | null) => void): void };
+  let copyDone!: () => void;
+  const copyDoneSent = new Promise<void>((resolve) => (copyDone = resolve));
+  // `_final` sends CopyDone; once it has run, the connection takes the next statement.
+  const sendCopyDone = writable._final;
+  writable._final = function (this: Writable, cb) {
+    sendCopyDone.call(this, cb);
+    copyDone();
+  };
+  // One write: the stream takes a chunk per event-loop turn, and while requests are being decoded
+  // on the same loop a turn can take milliseconds.
+  const streamed = pipeline(Readable.from([Buffer.concat(data.map((piece) => Buffer.from(piece)))]), writable);
+  // A refused COPY settles the stream late (at the next statement's completion), if at all.
+  streamed.catch(() => {});
+  await Promise.race([streamed, copyDoneSent]);
 }
 
 /** Open the configured storage and bring its schema up to date. */
