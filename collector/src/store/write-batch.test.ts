@@ -49,7 +49,7 @@ describe.each(STORAGES)('writeBatch on $name', (storage) => {
     expect(again.inserted.map((s) => s.span.spanId)).toEqual(spans.slice(25).map((s) => s.span.spanId));
     expect(again.newErrors).toHaveLength(1);
     const none = await store.transaction((tx) => writeBatch(tx, spans));
-    expect(none).toEqual({ inserted: [], newErrors: [], sessionIds: [] });
+    expect(none).toEqual({ inserted: [], newErrors: [], sessionIds: [], groupChanges: [] });
     expect(await session(store, 'wb-repeat')).toEqual({ span_count: 40, error_count: 3, state: 'running' });
     const [{ n }] = await store.query<{ n: number }>("select count(*)::int as n from errors where session_id = 'wb-repeat'");
     expect(n).toBe(3);
