@@ -42,7 +42,7 @@ export function buildCollector(
 ): { deps: CollectorDeps; stop: () => Promise<void> } {
   const events = new EventBus();
   const metrics = { stuckFlagged: 0, sweeps: 0, retentionDeleted: 0, checkpoints: 0, vacuums: 0 };
-  const health = new StorageHealth(store.kind, store.probe ? (signal) => store.probe!(signal) : null, { probeTimeoutMs: config.dbProbeTimeoutMs });
+  const health = new StorageHealth(store.kind, store.probe ? (signal) => store.probe!(signal) : null, { probeTimeoutMs: config.dbProbeTimeoutMs, connectTimeoutMs: config.dbConnectTimeoutMs });
   health.start();
   const alerts = new AlertRuntime(store, config, options.alerts);
   const publishWritten = async (result: BatchWriteResult) => {

@@ -80,8 +80,16 @@ export class StorageHealth {
   constructor(
     private readonly kind: 'pglite' | 'postgres',
     private readonly prober: Prober | null,
-    private readonly options: { probeTimeoutMs: number },
+    private readonly options: { probeTimeoutMs: number; connectTimeoutMs?: number },
   ) {}
+
+  /**
+   * Whether the probe's own connection is open (its last probe answered). A probe that must first
+   * connect — the first one after start, while the collector itself is still starting and the
+   * machine is busy — is given the connect timeout: a slow handshake is not a frozen server. Once
+   * connected, a `select 1` unanswered for the probe timeout is.
+   */
+  private connected = false;
 
   get up(): boolean {
     return this.state === 'up';
@@ -171,6 +179,7 @@ export class StorageHealth {
   private async probeOnce(): Promise<void> {
     this.stats.probes++;
     const abort = new AbortController();
+    const timeoutMs = this.connected ? this.options.probeTimeoutMs : Math.max(this.options.probeTimeoutMs, this.options.connectTimeoutMs ?? 0);
     const probe = this.prober!(abort.signal).then(
       () => ({ ok: true as const }),
       (err: unknown) => ({ ok: false as const, reason: describe(err) }),
@@ -180,12 +189,14 @@ export class StorageHealth {
       timer = setTimeout(() => {
         // A timer can fire late because this thread was busy: let I/O that already arrived (the
         // probe's answer) be handled first, so a blocked event loop is not taken for a frozen server.
-        setImmediate(() => resolve({ ok: false, reason: `no answer to a health probe within ${this.options.probeTimeoutMs} ms` }));
-      }, this.options.probeTimeoutMs);
+        setImmediate(() => resolve({ ok: false, reason: `no answer to a health probe within ${timeoutMs} ms` }));
+      }, timeoutMs);
     });
     const result = await Promise.race([probe, timeout]);
     clearTimeout(timer);
     if (!result.ok) abort.abort();
+    // A failed or abandoned probe drops its connection; the next one connects afresh.
+    this.connected = result.ok;
     if (this.stopped) return;
     if (result.ok) this.recover();
     else {
