@@ -19,8 +19,17 @@ describe('what to tell the customer', () => {
     const text = customerMessage(session({ state: 'error', lastError: rateLimit, errorCount: 1 }));
     expect(text).toBe(
       'Your request did not finish: Anthropic is limiting how many requests we can send right now. Please try again in a minute. ' +
-        'This is usually temporary: please try again in a few minutes.',
+        'This is usually temporary; if it keeps happening, tell us and we will look into it.',
     );
+  });
+
+  it('invites a retry once, also where the error’s own words already do', () => {
+    const server = { code: 'AGT-PROVIDER-SERVER-ERROR', message: renderUserMessage('AGT-PROVIDER-SERVER-ERROR', { provider: 'openai' }) };
+    expect(customerMessage(session({ state: 'error', lastError: server, errorCount: 1 }))).toMatch(/on its side while answering\. This is usually temporary: please try again in a few minutes\.$/);
+    for (const entry of CATALOG) {
+      const text = customerMessage(session({ state: 'error', lastError: { code: entry.code, message: renderUserMessage(entry) }, errorCount: 1 }));
+      expect(text.match(/try again|try sending/gi)?.length ?? 0, text).toBeLessThanOrEqual(1);
+    }
   });
 
   it('claims a retry only when the producer recorded one', () => {

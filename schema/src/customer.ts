@@ -34,6 +34,14 @@ const ADVICE: Record<Retryable, string> = {
   user: 'You can try again; if it stops the same way, a smaller or simpler request, or a new session, usually gets through.',
 };
 
+/** The advice when the error's own words already invite a retry. */
+const ADVICE_AFTER_INVITE: Record<Retryable, string> = {
+  yes: 'This is usually temporary; if it keeps happening, tell us and we will look into it.',
+  once: 'If it fails again, tell us and we will look into it.',
+  no: ADVICE.no,
+  user: 'If it stops the same way again, a smaller or simpler request, or a new session, usually gets through.',
+};
+
 const CANCELLED_CODE = 'AGT-SESSION-CANCELLED';
 
 function times(n: number): string {
@@ -85,7 +93,9 @@ export function customerMessage(session: CustomerMessageSession, options: Custom
   }
   if (error) {
     const opening = session.state === 'stopped' ? 'Your request was stopped:' : 'Your request did not finish:';
-    return [`${opening} ${sentence(error.message)}`, retried, ADVICE[retryable!]].filter(Boolean).join(' ');
+    // The user message may already say to try again ("… Please try again in a minute."): say it once.
+    const advice = /try again|try sending/i.test(error.message) && retryable !== 'no' ? ADVICE_AFTER_INVITE[retryable!] : ADVICE[retryable!];
+    return [`${opening} ${sentence(error.message)}`, retried, advice].filter(Boolean).join(' ');
   }
   if (session.state === 'stopped') return 'Your request was stopped before it finished; we see no error for it on our side.';
   return 'We see no error for this request on our side. If something looks wrong, tell us what you expected to see.';
