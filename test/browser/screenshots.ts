@@ -197,6 +197,9 @@ async function sendLive(collector: RunningCollector, spoolDir: string): Promise<
   return ids;
 }
 
+/** A chart, when the view has data for one (a small history may have none in the window). */
+const chartDrawn = (page: Page) => page.locator('.chart-canvas canvas').first().waitFor({ timeout: 5_000 }).catch(() => {});
+
 export interface Shot {
   name: string;
   path: string;
@@ -206,7 +209,7 @@ export interface Shot {
   overflowPx: number;
 }
 
-async function shoot(page: Page, base: string, outDir: string, n: number, name: string, pathname: string, ready?: (page: Page) => Promise<void>): Promise<Shot> {
+async function shoot(page: Page, base: string, outDir: string, n: number, name: string, pathname: string, ready: ((page: Page) => Promise<void>) | undefined, fullPage: boolean): Promise<Shot> {
   const started = performance.now();
   await page.goto(`${base}${pathname}`);
   await page.locator('main h1').first().waitFor();
@@ -218,11 +221,11 @@ async function shoot(page: Page, base: string, outDir: string, n: number, name: 
   const overflowPx = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   const file = `${String(n).padStart(2, '0')}-${name}`;
   await page.screenshot({ path: path.join(outDir, `${file}.png`) });
-  await page.screenshot({ path: path.join(outDir, `${file}-full.png`), fullPage: true });
+  if (fullPage) await page.screenshot({ path: path.join(outDir, `${file}-full.png`), fullPage: true });
   return { name, path: path.join(outDir, `${file}.png`), readyMs, overflowPx };
 }
 
-export async function takeScreenshots(options: { sessions: number; outDir?: string; keep?: boolean; port?: number; log?: (line: string) => void }): Promise<{ shots: Shot[]; pageErrors: string[] }> {
+export async function takeScreenshots(options: { sessions: number; outDir?: string; keep?: boolean; port?: number; log?: (line: string) => void; databaseUrl?: string | null; fullPage?: boolean }): Promise<{ shots: Shot[]; pageErrors: string[] }> {
   const log = options.log ?? ((line: string) => console.log(line));
   const outDir = options.outDir ?? SCREENSHOTS_DIR;
   if (!existsSync(path.join(DASHBOARD_DIST, 'index.html'))) throw new Error('The dashboard is not built: run `npm run build` first.');
@@ -231,8 +234,9 @@ export async function takeScreenshots(options: { sessions: number; outDir?: stri
 
   let store: Store;
   let dropDatabase: (() => Promise<void>) | null = null;
-  if (process.env.DATABASE_URL) {
-    const base = process.env.DATABASE_URL;
+  const databaseUrl = options.databaseUrl === undefined ? process.env.DATABASE_URL : options.databaseUrl;
+  if (databaseUrl) {
+    const base = databaseUrl;
     const name = `faultline_screenshots_${process.pid}`;
     const admin = postgres(base, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database "${name}"`);
@@ -284,7 +288,7 @@ export async function takeScreenshots(options: { sessions: number; outDir?: stri
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.setDefaultTimeout(30_000);
     const views: [name: string, pathname: string, ready?: (page: Page) => Promise<void>][] = [
-      ['overview', '/', (p) => p.locator('.chart-canvas canvas').first().waitFor()],
+      ['overview', '/', chartDrawn],
       ['sessions', '/sessions'],
       ['session-failed', `/sessions/${ids.billing}`],
       ['session-retried', `/sessions/${ids.retried}`],
@@ -293,14 +297,14 @@ export async function takeScreenshots(options: { sessions: number; outDir?: stri
       ['errors', '/errors'],
       ['code', '/codes/AGT-PROVIDER-RATE-LIMIT'],
       ['codes', '/codes'],
-      ['timeouts', '/timeouts', (p) => p.locator('.chart-canvas canvas').first().waitFor()],
+      ['timeouts', '/timeouts', chartDrawn],
       ['scenarios', '/scenarios'],
       ['alerts', '/alerts'],
       ['deliveries', '/alerts/deliveries'],
     ];
     const shots: Shot[] = [];
     for (const [i, [name, pathname, ready]] of views.entries()) {
-      const shot = await shoot(page, collector.url, outDir, i + 1, name, pathname, ready);
+      const shot = await shoot(page, collector.url, outDir, i + 1, name, pathname, ready, options.fullPage ?? true);
       shots.push(shot);
       log(`  ${shot.name.padEnd(16)} ready in ${String(shot.readyMs).padStart(5)} ms${shot.overflowPx > 0 ? `  (scrolls sideways by ${shot.overflowPx} px)` : ''}  ${path.relative(process.cwd(), shot.path)}`);
     }
