@@ -7,16 +7,17 @@ import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { errorGroups, errors } from '../store/tables/index.ts';
 import type { Category, ErrorGroup, GroupStatus } from '@faultline/schema';
-import { ErrorGroupShape, ErrorListQueryShape, ErrorOccurrenceShape, GroupListQueryShape, GroupParamShape, GroupPatchShape, PageShape } from '@faultline/schema/api';
+import { ErrorGroupShape, ErrorListQueryShape, ErrorOccurrenceShape, GroupListQueryShape, GroupParamShape, GroupPatchShape, CountedPageShape } from '@faultline/schema/api';
 import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { errorFromRow } from '../sessions/rows.ts';
+import { errorConditions } from '../sessions/filters.ts';
 import type { Db } from '../store/db.ts';
 import { afterCursor, cursorTime, jsonBody, pageOf, valid } from './params.ts';
 
-const ErrorPageShape = PageShape(ErrorOccurrenceShape);
+const ErrorPageShape = CountedPageShape(ErrorOccurrenceShape);
 const GroupListShape = z.array(ErrorGroupShape);
 
 const groupColumns = {
@@ -67,21 +68,21 @@ export function errorRoutes({ store, config, alerts }: CollectorDeps) {
   return new Hono()
   .get('/errors', valid('query', ErrorListQueryShape), async (c) => {
     const p = c.req.valid('query');
-    const where: SQL[] = [];
-    if (p.code) where.push(eq(errors.code, p.code));
-    if (p.category) where.push(eq(errors.category, p.category));
-    if (p.session) where.push(eq(errors.sessionId, p.session));
-    if (p.fingerprint) where.push(eq(errors.fingerprint, p.fingerprint));
-    if (p.cursor) where.push(afterCursor(errors.at, errors.id, p.cursor));
+    const filters = errorConditions(p);
+    const where = p.cursor ? [...filters, afterCursor(errors.at, errors.id, p.cursor)] : filters;
     // Each filter has an (x, at) index (errors_*_idx), walked backwards up to limit + 1 rows.
-    const rows = await db
-      .select({ ...getTableColumns(errors), cursorTime: cursorTime(errors.at) })
-      .from(errors)
-      .where(and(...where))
-      .orderBy(desc(errors.at), desc(errors.id))
-      .limit(p.limit + 1);
+    const [rows, total] = await Promise.all([
+      db
+        .select({ ...getTableColumns(errors), cursorTime: cursorTime(errors.at) })
+        .from(errors)
+        .where(and(...where))
+        .orderBy(desc(errors.at), desc(errors.id))
+        .limit(p.limit + 1),
+      // All pages: what the Overview's "errors" card counts for the same filters.
+      db.$count(errors, and(...filters)),
+    ]);
     const page = pageOf(rows, p.limit, (r) => errorFromRow(r, codes), (r) => ({ t: r.cursorTime, id: r.id }));
-    return c.json(ErrorPageShape.parse(page), 200);
+    return c.json(ErrorPageShape.parse({ ...page, total }), 200);
   })
 
   .get('/groups', valid('query', GroupListQueryShape), async (c) => {
