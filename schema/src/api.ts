@@ -305,6 +305,8 @@ export const ErrorGroupShape = z.object({
   count: z.number(),
   sessions: z.number(),
   status: z.enum(GROUP_STATUSES),
+  /** Set when a resolved group saw a new occurrence and reopened by itself; cleared when an operator sets the status. */
+  regressedAt: z.string().nullable(),
 });
 export type ErrorGroup = z.infer<typeof ErrorGroupShape>;
 

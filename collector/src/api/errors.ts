@@ -40,6 +40,7 @@ function groupFromRow(r: typeof errorGroups.$inferSelect & { sessions: number },
     count: r.count,
     sessions: Number(r.sessions),
     status: r.status as GroupStatus,
+    regressedAt: r.regressedAt ? r.regressedAt.toISOString() : null,
   };
 }
 
@@ -95,7 +96,7 @@ export function errorRoutes({ store, config, alerts }: CollectorDeps) {
     const { status } = c.req.valid('json');
     // With its alerts in one transaction: resolving a group resolves its new-group and regression alerts.
     const { updated, events } = await store.transaction(async (tx) => {
-      const rows = await tx.query('update error_groups set status = $1 where fingerprint = $2 returning fingerprint', [status, fingerprint]);
+      const rows = await tx.query('update error_groups set status = $1, regressed_at = null where fingerprint = $2 returning fingerprint', [status, fingerprint]);
       return { updated: rows, events: rows.length > 0 ? await alerts.afterGroupStatus(tx, fingerprint, status) : 0 };
     });
     if (events > 0) alerts.wake();

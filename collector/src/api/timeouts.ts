@@ -43,11 +43,11 @@ export async function timeoutStats(db: Db, since: Date, includeTest = false): Pr
   });
 }
 
-async function affectedSessions(db: Db, kind: string, since: Date): Promise<Session[]> {
+async function affectedSessions(db: Db, kind: string, since: Date, includeTest: boolean): Promise<Session[]> {
   const hits = await db
     .select({ sessionId: sql<string>`${errors.sessionId}`, last: sql`max(${errors.at})` })
     .from(errors)
-    .where(and(eq(errors.timeoutKind, kind), gte(errors.at, since), isNotNull(errors.sessionId)))
+    .where(and(eq(errors.timeoutKind, kind), gte(errors.at, since), isNotNull(errors.sessionId), ...(includeTest ? [] : [notInArray(errors.service, [...TEST_DATA_SERVICES])])))
     .groupBy(errors.sessionId)
     .orderBy(desc(sql`max(${errors.at})`))
     .limit(AFFECTED_SESSIONS);
@@ -63,7 +63,7 @@ export function timeoutRoutes({ store }: CollectorDeps) {
     if (!p.kind) return c.json(TimeoutListShape.parse(stats), 200);
     const stat = stats.find((s) => s.kind === p.kind) ?? { kind: p.kind, count: 0, sessions: 0, lastSeen: null, codes: [] };
     // With `kind=`: the one kind, with the sessions it hit in the window.
-    const withSessions: TimeoutStat = { ...stat, affectedSessions: await affectedSessions(store.db, p.kind, since) };
+    const withSessions: TimeoutStat = { ...stat, affectedSessions: await affectedSessions(store.db, p.kind, since, p.includeTest === true) };
     return c.json(TimeoutListShape.parse([withSessions]), 200);
   });
 }

@@ -111,7 +111,8 @@ on conflict (fingerprint) do update set
   first_seen = least(error_groups.first_seen, excluded.first_seen),
   last_seen = greatest(error_groups.last_seen, excluded.last_seen),
   count = ${saturatingAdd('error_groups.count', 'excluded.count')},
-  status = case when error_groups.status = 'resolved' then 'open' else error_groups.status end
+  status = case when error_groups.status = 'resolved' then 'open' else error_groups.status end,
+  regressed_at = case when error_groups.status = 'resolved' then now() else error_groups.regressed_at end
 returning fingerprint, (xmax = 0) as created,
   coalesce((select g.status = 'resolved' from error_groups g where g.fingerprint = error_groups.fingerprint), false) as reopened`;
 // In RETURNING, xmax = 0 marks a row this statement inserted; the subquery reads the statement's
