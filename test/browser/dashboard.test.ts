@@ -289,7 +289,9 @@ describe.skipIf(!RUN_BROWSER_TESTS)('dashboard in Chromium', () => {
     await expect(page.locator('.session-head .friendly').textContent()).resolves.toBe(
       renderUserMessage('AGT-PROVIDER-RATE-LIMIT', { provider: 'openai' }),
     );
-    await page.locator('.session-head').getByText('state unknown').waitFor();
+    // Its one call failed and nothing succeeded after it: derived "failed", said in words.
+    await page.locator('.session-head').getByText('failed', { exact: true }).waitFor();
+    await page.locator('.session-head').getByText(/^Failed: the last call ended in an error/).waitFor();
     await screenshot('session-otel');
   });
 
