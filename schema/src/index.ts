@@ -19,6 +19,7 @@ export type {
   Overview,
   OverviewBucket,
   Page,
+  CountedPage,
   ScenarioCheckResult,
   ScenarioDescription,
   ScenarioLastRun,

@@ -309,7 +309,9 @@ describe.skipIf(!RUN_BROWSER_TESTS)('dashboard in Chromium', () => {
     await expect(page.locator('.session-head .friendly').textContent()).resolves.toBe(
       renderUserMessage('AGT-PROVIDER-RATE-LIMIT', { provider: 'openai' }),
     );
-    await page.locator('.session-head').getByText('state unknown').waitFor();
+    // Its one call failed and nothing succeeded after it: derived "failed", said in words.
+    await page.locator('.session-head').getByText('failed', { exact: true }).waitFor();
+    await page.locator('.session-head').getByText(/^Failed: the last call ended in an error/).waitFor();
     // A plain producer records no retries: nothing claims one.
     const otelWords = (await page.getByTestId('customer-message').locator('.customer-text').textContent()) ?? '';
     expect(otelWords).toMatch(/OpenAI is limiting how many requests/);
