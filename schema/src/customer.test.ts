@@ -54,6 +54,21 @@ describe('what to tell the customer', () => {
     }
   });
 
+  it('reads a plain OpenTelemetry session by its last outcome: recovered after a later success, failed without one', () => {
+    const at = '2026-11-29T10:00:00.000Z';
+    const failed = customerMessage(session({ lastError: { ...rateLimit, at }, errorCount: 1, lastOkAt: '2026-11-29T09:59:00.000Z' }));
+    expect(failed).toMatch(/^Your request did not finish: /);
+    const recovered = customerMessage(session({ lastError: { ...rateLimit, at }, errorCount: 1, lastOkAt: '2026-11-29T10:00:05.000Z' }));
+    expect(recovered).toMatch(/^Your request ran into a problem .* so it recovered; there is nothing you need to do\.$/);
+    expect(customerMessage(session({ lastOkAt: at }))).toMatch(/^Everything in this request went through without an error/);
+  });
+
+  it('says an abandoned session stopped long ago, not that it is stuck now', () => {
+    const text = customerMessage(session({ state: 'running', abandonedAt: '2026-11-29T10:00:00.000Z', lastError: { code: STUCK_CODE, message: 'x' }, errorCount: 1 }));
+    expect(text).toMatch(/^Your request stopped without finishing: the agent went quiet a long time ago/);
+    expect(text).not.toMatch(/flagged/);
+  });
+
   it('words the states in between plainly', () => {
     expect(customerMessage(session({ state: 'running' }))).toBe('Your request is still being worked on and nothing has gone wrong so far.');
     expect(customerMessage(session({ state: 'waiting_input' }))).toMatch(/waiting for your answer/);

@@ -9,14 +9,19 @@
  */
 import { getCatalogEntry, STUCK_CODE, NOT_SURFACED_CODE } from './catalog.ts';
 import type { Retryable } from './catalog-types.ts';
+import { derivedOutcome } from './api-values.ts';
 import { LOG_ERROR_EVENTS } from './log-events.ts';
 import type { SessionState } from './states.ts';
 
 export interface CustomerMessageSession {
   state: SessionState | null;
   stuck: boolean;
-  lastError: { code: string; message: string } | null;
+  lastError: { code: string; message: string; at?: string } | null;
   errorCount: number;
+  /** Plain OpenTelemetry producers (no state): the newest successful call, read against the last error (derivedOutcome). */
+  lastOkAt?: string | null;
+  /** Silent far past any stuck threshold: given up on, not stuck now. */
+  abandonedAt?: string | null;
 }
 
 export interface CustomerMessageOptions {
@@ -60,6 +65,9 @@ export function customerMessage(session: CustomerMessageSession, options: Custom
   const retryable = error ? (getCatalogEntry(error.code)?.retryable ?? options.retryable ?? 'once') : null;
   const retried = retries > 0 ? `We retried it ${times(retries)} before it stopped.` : null;
 
+  if (session.abandonedAt) {
+    return 'Your request stopped without finishing: the agent went quiet a long time ago and nothing more happened, without an error shown to you. If you still need it, please send it again.';
+  }
   if (session.stuck || error?.code === STUCK_CODE) {
     return [
       'Your request stopped making progress: the agent still looked busy, but nothing more happened and no error was shown to you.',
@@ -90,6 +98,14 @@ export function customerMessage(session: CustomerMessageSession, options: Custom
     return error
       ? `Your request is still being worked on. It ran into a problem earlier (“${error.message}”), but it is still going, so there is nothing you need to do yet.`
       : 'Your request is still being worked on and nothing has gone wrong so far.';
+  }
+  // A producer without states (plain OpenTelemetry): what its last calls say.
+  const outcome = session.state === null && error?.at !== undefined ? derivedOutcome({ state: null, lastError: { code: error.code, at: error.at }, lastOkAt: session.lastOkAt ?? null }) : null;
+  if (outcome === 'recovered') {
+    return `Your request ran into a problem (“${error!.message}”), but the calls after it went through, so it recovered; there is nothing you need to do.`;
+  }
+  if (error === null && session.state === null && session.lastOkAt) {
+    return 'Everything in this request went through without an error on our side. If something still looks wrong, tell us what you expected to see.';
   }
   if (error) {
     const opening = session.state === 'stopped' ? 'Your request was stopped:' : 'Your request did not finish:';
