@@ -73,7 +73,8 @@ export async function seedHistory(store: Store, sessions: number): Promise<void>
   const codes = HISTORY_CODES.flatMap(([code, weight, technical]) => Array.from({ length: weight }, () => ({ code, technical })));
   const entries = codes.map(({ code }) => getCatalogEntry(code)!);
   const messages = codes.flatMap(({ code }) => MODELS.map(([provider, model]) => renderUserMessage(code, { provider, model })));
-  const everySeconds = (14 * 86_400) / sessions;
+  // Within the 14-day retention, or the start-up retention sweep deletes the oldest.
+  const everySeconds = (14 * 86_400 - 3_600) / sessions;
   const pick = (arr: string, of: number, by: string) => `${arr}[((${by}) % ${of}) + 1]`;
   const codeOf = pick(sqlArray(codes.map((c) => c.code)), codes.length, 'i / 3');
   const categoryOf = pick(sqlArray(entries.map((e) => e.category)), codes.length, 'i / 3');
