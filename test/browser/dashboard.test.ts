@@ -241,6 +241,13 @@ describe.skipIf(!RUN_BROWSER_TESTS)('dashboard in Chromium', () => {
     // Back to everything for the screenshot: a populated list.
     await open('/sessions');
     await page.getByRole('link', { name: ids.healthy }).waitFor();
+    // Code identifiers are read aloud to customers: not the smallest text on the page.
+    const sizes = await page.evaluate(() => {
+      const px = (el: Element | null) => (el ? parseFloat(getComputedStyle(el).fontSize) : NaN);
+      return { code: px(document.querySelector('table.sessions a.code')), small: px(document.querySelector('table.sessions .small')) };
+    });
+    expect(sizes.code).toBeGreaterThanOrEqual(13);
+    expect(sizes.code).toBeGreaterThanOrEqual(sizes.small);
     await screenshot('sessions');
   });
 

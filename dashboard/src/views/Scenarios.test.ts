@@ -77,3 +77,21 @@ describe('Scenarios view', () => {
     expect(screen.getByText(/in 840 ms/)).toBeTruthy();
   });
 });
+
+describe('Scenarios view words', () => {
+  it('renders `code` in descriptions as code, never literal backticks, and shows no internal seed numbers', async () => {
+    const worded = {
+      ...scenario,
+      description: 'The runtime never emitted a `faultline.session.status` span.',
+      timeToDetect: { ...scenario.timeToDetect, production: 'under the 90 s `starting` watchdog' },
+    };
+    stubFetch({ '/api/scenarios': () => json([worded]) });
+    const { container } = render(Scenarios);
+    await screen.findByRole('heading', { name: scenario.title });
+    const main = container.textContent ?? '';
+    expect(main).not.toContain('`');
+    expect([...container.querySelectorAll('code')].map((c) => c.textContent)).toEqual(expect.arrayContaining(['faultline.session.status', 'starting']));
+    expect(main).not.toMatch(/\bSeed\b|\bseeds?\b/);
+    expect(main).not.toContain('004');
+  });
+});
