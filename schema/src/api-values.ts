@@ -219,7 +219,7 @@ export interface OverviewCard {
 
 /** The cards in the order shown. The overview counts each with `cardQuery`, and links to the same query. */
 export const OVERVIEW_CARDS: readonly OverviewCard[] = [
-  { key: 'failed', list: 'sessions', windowed: true, filter: { failed: true }, words: 'failed sessions seen in the last {window}' },
+  { key: 'failed', list: 'sessions', windowed: true, filter: { failed: true }, words: 'failed in the last {window}' },
   { key: 'stuck', list: 'sessions', windowed: false, filter: { stuck: true }, words: 'stuck now' },
   { key: 'active', list: 'sessions', windowed: false, filter: { active: true }, words: 'active now (not stuck)' },
   { key: 'errors', list: 'errors', windowed: true, filter: {}, words: 'errors in the last {window}' },
