@@ -239,6 +239,14 @@ export function cardHref(card: OverviewCard, window: WindowName, includeTest: bo
 
 export const cardWords = (card: OverviewCard, window: WindowName) => card.words.replace('{window}', window);
 
+/**
+ * Totals (a list's `total`, the Overview's card numbers) count at most this many and one more:
+ * a count that does not grow with history. A total above the cap means "more than" it.
+ */
+export const LIST_TOTAL_CAP = 10_000;
+/** A total for people: `10,000+` past the cap. */
+export const formatTotal = (n: number) => (n > LIST_TOTAL_CAP ? `${LIST_TOTAL_CAP.toLocaleString('en-US')}+` : n.toLocaleString('en-US'));
+
 // ── operator actions on a stuck session ────────────────────────────────────────────────────────
 
 /**

@@ -217,7 +217,7 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
-/** A page with the number of items matching the filters across all pages. */
+/** A page with the number of items matching the filters across all pages, counted up to LIST_TOTAL_CAP + 1 (above the cap: "more than"). */
 export const CountedPageShape = <T extends z.ZodType>(item: T) => PageShape(item).extend({ total: z.number() });
 export interface CountedPage<T> extends Page<T> {
   total: number;
