@@ -280,7 +280,14 @@ export const TimelineItemShape = z.object({
 });
 export type TimelineItem = z.infer<typeof TimelineItemShape>;
 
-export const SessionDetailShape = z.object({ session: SessionShape, timeline: z.array(TimelineItemShape) });
+export const SessionDetailShape = z.object({
+  session: SessionShape,
+  timeline: z.array(TimelineItemShape),
+  /** What support can tell the customer, in plain words (schema `customerMessage`). */
+  customerMessage: z.string(),
+  /** Retries the producer recorded (`retrying` states, attempt counts); 0 when none were, so none is claimed. */
+  retries: z.number(),
+});
 export type SessionDetail = z.infer<typeof SessionDetailShape>;
 
 export const LatestOutputShape = z.object({
@@ -315,6 +322,8 @@ export const CodeWithStatsShape = z.object({
   category,
   title: z.string(),
   userMessage: z.string(),
+  /** What the user actually saw when the collector, not the producer, recorded the code (the stuck watchdog); null: `userMessage`. */
+  userSaw: z.string().nullable(),
   supportNote: z.string(),
   operatorHint: z.string(),
   retryable: z.enum(RETRYABLE),

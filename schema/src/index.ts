@@ -38,6 +38,7 @@ export type {
   TimeoutStat,
 } from './api.ts';
 export * from './catalog.ts';
+export * from './customer.ts';
 export * from './classifier.ts';
 export * from './fingerprint.ts';
 export * from './scrub.ts';

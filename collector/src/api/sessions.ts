@@ -6,7 +6,7 @@
 import { Hono } from 'hono';
 import { and, desc, eq, getTableColumns, isNull } from 'drizzle-orm';
 import { errors, sessions, spans } from '../store/tables/index.ts';
-import { ATTR, type ErrorOccurrence, type SessionState, type TimelineItem, type TimelineKind } from '@faultline/schema';
+import { ATTR, customerMessage, retriesRecorded, type ErrorOccurrence, type SessionState, type TimelineItem, type TimelineKind } from '@faultline/schema';
 import {
   LatestOutputShape,
   CountedPageShape,
@@ -78,7 +78,10 @@ export function sessionRoutes({ store, config, events }: CollectorDeps) {
   .get('/:id', valid('param', SessionIdParamShape), async (c) => {
     const { id } = c.req.valid('param');
     const session = sessionFromRow(await findSession(db, id));
-    return c.json(SessionDetailShape.parse({ session, timeline: await loadTimeline(db, id, codes) }), 200);
+    const timeline = await loadTimeline(db, id, codes);
+    const retries = retriesRecorded(timeline);
+    const retryable = session.lastError ? (codes.get(session.lastError.code)?.retryable ?? null) : null;
+    return c.json(SessionDetailShape.parse({ session, timeline, customerMessage: customerMessage(session, { retries, retryable }), retries }), 200);
   })
 
   // Acknowledge a stall (it stays stuck, marked) or dismiss it (it leaves "stuck now"; the
