@@ -31,6 +31,7 @@ export type {
   SessionDetail,
   SessionListQuery,
   StreamEvent,
+  StreamEventType,
   TimeToDetect,
   TimelineItem,
   TimelineKind,
