@@ -156,7 +156,12 @@ export class StreamHub {
     this.record('reset', reset);
   }
 
-  /** Drop every viewer (collector shutdown). */
+  /** End every viewer's connection but keep recording, so each can reconnect and resume (tests, operators). */
+  disconnectAll(): void {
+    for (const v of [...this.viewers]) v.close();
+  }
+
+  /** Drop every viewer and stop recording (collector shutdown). */
   closeAll(): void {
     for (const v of [...this.viewers]) v.close();
     if (this.linger) clearTimeout(this.linger);
