@@ -27,16 +27,18 @@ export interface StreamHubOptions {
 }
 
 export interface Viewer {
-  /** Frames waiting to be written, oldest first. */
-  take(): string;
+  /** Frames waiting to be written, oldest first, as one chunk. */
+  take(): Uint8Array;
   /** Resolves when there is something to write or the viewer is closed. */
   wait(): Promise<void>;
   readonly closed: boolean;
   close(): void;
 }
 
+const encoder = new TextEncoder();
+
 class ViewerQueue implements Viewer {
-  private frames: string[] = [];
+  private frames: Uint8Array[] = [];
   private bytes = 0;
   private wake: (() => void) | null = null;
   closed = false;
@@ -48,7 +50,7 @@ class ViewerQueue implements Viewer {
     private readonly onClose: (v: ViewerQueue) => void,
   ) {}
 
-  push(frame: string): void {
+  push(frame: Uint8Array): void {
     if (this.closed) return;
     this.frames.push(frame);
     this.bytes += frame.length;
@@ -61,8 +63,8 @@ class ViewerQueue implements Viewer {
     this.poke();
   }
 
-  take(): string {
-    const chunk = this.frames.length === 1 ? this.frames[0] : this.frames.join('');
+  take(): Uint8Array {
+    const chunk = this.frames.length === 1 ? this.frames[0] : Buffer.concat(this.frames);
     this.frames = [];
     this.bytes = 0;
     return chunk;
@@ -99,7 +101,7 @@ export class StreamHub {
   /** No resume from before this seq: changes after it were never serialized. */
   private gapAt = 0;
   private seenUnobserved: number;
-  private readonly ring: ({ seq: number; frame: string } | undefined)[];
+  private readonly ring: ({ seq: number; frame: Uint8Array } | undefined)[];
   private ringNext = 0;
   private readonly viewers = new Set<ViewerQueue>();
   private unsubscribe: (() => void) | null = null;
@@ -131,7 +133,7 @@ export class StreamHub {
    * parameter): resume after it if every later frame is still here, otherwise say `reset`.
    * Returns the first frames to write (hello, then the replay or the reset).
    */
-  attach(lastEventId: string | null, onClose: () => void): { viewer: Viewer; first: string } {
+  attach(lastEventId: string | null, onClose: () => void): { viewer: Viewer; first: Uint8Array | string } {
     const viewer = new ViewerQueue(this.options.viewerBufferBytes, (v) => {
       this.detach(v);
       onClose();
@@ -146,7 +148,7 @@ export class StreamHub {
     const missed = this.since(lastEventId);
     if (Array.isArray(missed)) {
       // No id on hello: the viewer's last id stays its own until the replayed frames move it on.
-      return { viewer, first: sse('hello', { serverTime, resumed: true } satisfies StreamHello) + missed.join('') };
+      return { viewer, first: Buffer.concat([encoder.encode(sse('hello', { serverTime, resumed: true } satisfies StreamHello)), ...missed]) };
     }
     return { viewer, first: sse('hello', { serverTime, resumed: false } satisfies StreamHello, now) + sse('reset', missed) };
   }
@@ -177,7 +179,8 @@ export class StreamHub {
   private record(type: string, data: unknown): void {
     this.noteUnobserved();
     this.seq += 1;
-    const frame = sse(type, data, `${this.boot}-${this.seq}`);
+    // Encoded once: every viewer's socket gets the same bytes.
+    const frame = encoder.encode(sse(type, data, `${this.boot}-${this.seq}`));
     if (this.ring.length > 0) {
       this.ring[this.ringNext] = { seq: this.seq, frame };
       this.ringNext = (this.ringNext + 1) % this.ring.length;
@@ -194,7 +197,7 @@ export class StreamHub {
     this.gapAt = this.seq;
   }
 
-  private since(lastEventId: string): string[] | StreamReset {
+  private since(lastEventId: string): Uint8Array[] | StreamReset {
     const match = /^([A-Za-z0-9]+)-(\d{1,15})$/.exec(lastEventId.trim());
     if (!match) return { reason: 'unknown-id', message: `"${lastEventId.slice(0, 64)}" is not an id this stream sent; refetch.` };
     if (match[1] !== this.boot) return { reason: 'restarted', message: 'The collector restarted since this viewer last heard from it; refetch.' };
@@ -202,7 +205,7 @@ export class StreamHub {
     if (after > this.seq) return { reason: 'unknown-id', message: `Event ${lastEventId} was never sent; refetch.` };
     if (after < this.gapAt) return { reason: 'too-old', message: 'Changes were made while no viewer was connected; refetch.' };
     const frames = this.ring
-      .filter((e): e is { seq: number; frame: string } => e !== undefined && e.seq > after)
+      .filter((e): e is { seq: number; frame: Uint8Array } => e !== undefined && e.seq > after)
       .sort((a, b) => a.seq - b.seq);
     // Every frame after `after` must still be here: seqs are consecutive from gapAt on.
     if (frames.length !== this.seq - after) {
