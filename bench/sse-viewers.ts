@@ -4,6 +4,8 @@
  * them as a browser would. IPC: `{ready}` once every stream said hello; `stats` → events received
  * by name, bytes, and streams that ended (a dropped viewer); `close` ends them all.
  */
+import http from 'node:http';
+
 const url = process.env.SSE_URL!;
 const n = Number(process.env.SSE_VIEWERS);
 const send = (m: unknown) => process.send?.(m);
@@ -15,30 +17,39 @@ const NEEDLES = NAMES.map((name) => [name, Buffer.from(`\nevent: ${name}\n`)] as
 const HELLO = Buffer.from('event: hello\n');
 let closing = false;
 
-async function viewer(): Promise<void> {
-  const res = await fetch(`${url}/api/stream`, { signal: controller.signal });
-  if (res.status !== 200) throw new Error(`stream answered ${res.status}: ${await res.text()}`);
-  const reader = res.body!.getReader();
-  let hello = false;
-  for (;;) {
-    const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-    if (done) {
-      if (!closing) stats.ended++;
-      return;
-    }
-    // Counted on the raw bytes (a name cut across two chunks is missed: rare, and only a count);
-    // decoding 100 streams into strings would steal the collector's CPU on a small machine.
-    const chunk = Buffer.from(value!.buffer, value!.byteOffset, value!.byteLength);
-    stats.bytes += chunk.length;
-    for (const [name, needle] of NEEDLES) {
-      for (let at = chunk.indexOf(needle); at >= 0; at = chunk.indexOf(needle, at + needle.length)) stats.events[name] = (stats.events[name] ?? 0) + 1;
-    }
-    if (!hello && chunk.includes(HELLO)) {
-      hello = true;
-      stats.hellos++;
-      if (stats.hellos === n) send({ ready: true });
-    }
-  }
+/** One viewer on node:http (no web streams): the cheapest reader, standing in for a browser elsewhere. */
+function viewer(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${url}/api/stream`, { agent: false, signal: controller.signal }, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`stream answered ${res.statusCode}`));
+        res.resume();
+        return;
+      }
+      let hello = false;
+      res.on('data', (chunk: Buffer) => {
+        // Counted on the raw bytes (a name cut across two chunks is missed: rare, and only a count).
+        stats.bytes += chunk.length;
+        for (const [name, needle] of NEEDLES) {
+          for (let at = chunk.indexOf(needle); at >= 0; at = chunk.indexOf(needle, at + needle.length)) stats.events[name] = (stats.events[name] ?? 0) + 1;
+        }
+        if (!hello && chunk.includes(HELLO)) {
+          hello = true;
+          stats.hellos++;
+          if (stats.hellos === n) send({ ready: true });
+        }
+      });
+      res.on('end', () => {
+        if (!closing) stats.ended++;
+        resolve();
+      });
+      res.on('error', () => {
+        if (!closing) stats.ended++;
+        resolve();
+      });
+    });
+    req.on('error', (err) => (closing ? resolve() : reject(err)));
+  });
 }
 
 const all = Array.from({ length: n }, () => viewer().catch((err: Error) => {

@@ -92,6 +92,7 @@ export async function runSse(report: Report, o: SseOptions): Promise<void> {
       const ratios = new Map<number, number[]>(o.viewerCounts.map((n) => [n, []]));
       const rates = new Map<number, number[]>([[0, []], ...o.viewerCounts.map((n) => [n, []] as [number, number[]])]);
       const received = new Map<number, ViewerStats>();
+      const cpuRatios = new Map<number, number[]>(o.viewerCounts.map((n) => [n, []]));
       for (let r = 0; r < o.rounds; r++) {
         const batches = makeBatches(batchCount, spansPerBatch);
         const errors = batches.reduce((a, b) => a + b.errors, 0);
@@ -114,8 +115,9 @@ export async function runSse(report: Report, o: SseOptions): Promise<void> {
               },
             });
             const rate = result.spansStored / result.seconds;
-            console.log(`   ${storage} round ${r + 1}: ${viewers} viewers → ${Math.round(rate)} spans/s (${result.spansStored} spans, ${errors} errors, ${result.seconds.toFixed(1)} s)`);
-            return { rate, stats: stats as ViewerStats | null };
+            const cpuPer1k = (result.collectorCpuSeconds / result.spansStored) * 1000;
+            console.log(`   ${storage} round ${r + 1}: ${viewers} viewers → ${Math.round(rate)} spans/s, collector ${round(cpuPer1k, 3)} CPU s per 1k spans (${result.spansStored} spans, ${errors} errors, ${result.seconds.toFixed(1)} s)`);
+            return { rate, cpuPer1k, stats: stats as ViewerStats | null };
           } finally {
             await db?.drop();
           }
@@ -126,6 +128,7 @@ export async function runSse(report: Report, o: SseOptions): Promise<void> {
           const w = await rateWith(n);
           rates.get(n)!.push(w.rate);
           ratios.get(n)!.push(w.rate / none.rate);
+          cpuRatios.get(n)!.push(w.cpuPer1k / none.cpuPer1k);
           if (w.stats) {
             received.set(n, w.stats);
             const perViewer = (w.stats.events.occurrence ?? 0) / n;
@@ -144,6 +147,7 @@ export async function runSse(report: Report, o: SseOptions): Promise<void> {
           '×',
           n <= 100 ? atLeast(ratio, 0.8) : undefined,
         );
+        report.add(`sse.${storage}.viewers${n}CpuRatio`, `${storage}: collector CPU per span with ${n} viewers ÷ with none`, round(median(cpuRatios.get(n)!), 2), '×');
         const s = received.get(n);
         if (s) report.add(`sse.${storage}.viewers${n}Dropped`, `${storage}: of ${n} viewers, dropped during the run`, s.ended, '');
       }
