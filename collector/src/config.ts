@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_RUNNING_WALLCLOCK_MS, DEFAULT_STUCK_THRESHOLDS_MS } from '@faultline/schema';
+import { DEFAULT_ABANDONED_AFTER_MS, DEFAULT_RUNNING_WALLCLOCK_MS, DEFAULT_STUCK_THRESHOLDS_MS } from '@faultline/schema';
 import { BUILTIN_CODES, type CodeBook, type OperatorRules } from '@faultline/schema/operator-rules';
 import { StartupError } from './errors.ts';
 import { DEFAULT_OTLP_LIMITS, type OtlpLimits } from './otlp/limits.ts';
@@ -82,6 +82,7 @@ const envSchema = z.object({
   FAULTLINE_STUCK_RETRYING_MS: positiveInt(1000, 86_400_000).default(DEFAULT_STUCK_THRESHOLDS_MS.retrying),
   // Still `running` this long, heartbeats or not: the runtime forgot to say it finished.
   FAULTLINE_STUCK_WALLCLOCK_MS: positiveInt(1000, 7 * 86_400_000).default(DEFAULT_RUNNING_WALLCLOCK_MS),
+  FAULTLINE_ABANDONED_AFTER_MS: positiveInt(1000, 365 * 86_400_000).default(DEFAULT_ABANDONED_AFTER_MS),
   // "Stuck within threshold + 5 s" (DESIGN §8) needs a sweep well under 5 s.
   FAULTLINE_SWEEP_INTERVAL_MS: positiveInt(100, 600_000).default(2000),
   // OTLP spec recommends a 64 MiB limit, before and after decompression.
@@ -160,6 +161,8 @@ export interface Config {
   retentionDays: number;
   stuckThresholdsMs: { starting: number; running: number; retrying: number };
   stuckWallclockMs: number;
+  /** Sessions silent this long are marked abandoned, never flagged as fresh stuck events. */
+  abandonedAfterMs: number;
   sweepIntervalMs: number;
   maxBodyBytes: number;
   maxQueuedSpans: number;
@@ -216,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retrying: e.FAULTLINE_STUCK_RETRYING_MS,
     },
     stuckWallclockMs: e.FAULTLINE_STUCK_WALLCLOCK_MS,
+    abandonedAfterMs: e.FAULTLINE_ABANDONED_AFTER_MS,
     sweepIntervalMs: e.FAULTLINE_SWEEP_INTERVAL_MS,
     maxBodyBytes: e.FAULTLINE_MAX_BODY_BYTES,
     maxQueuedSpans: e.FAULTLINE_MAX_QUEUED_SPANS,

@@ -10,6 +10,7 @@ import { codesOf, type Config } from './config.ts';
 import { createApp } from './app.ts';
 import type { CollectorDeps } from './deps.ts';
 import { EventBus } from './events.ts';
+import { isPortTaken, portTakenError } from './errors.ts';
 import { IngestPipeline } from './ingest/pipeline.ts';
 import { RequestPreparer } from './ingest/prepare.ts';
 import { startGrpcServer, type GrpcServer } from './ingest/grpc.ts';
@@ -119,10 +120,18 @@ export async function startCollector(config: Config, options: { store?: Store; a
     throw err;
   }
   const app = createApp(deps);
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
-    s.once('error', reject);
-  });
+  let server: ServerType;
+  try {
+    server = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    await stop();
+    await store.close();
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    throw isPortTaken(err) ? portTakenError('http', host, config.port, err) : err;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   deps.alerts.setBaseUrl(`http://${host}:${port}`);

@@ -25,6 +25,7 @@ function fakeLive(initial: LiveStatus = 'live'): Live & { setStatus(s: LiveStatu
 
 const overview = {
   window: '24h',
+  includeTest: false,
   sessions: { total: 3, active: 1, failed: 1, stuck: 1 },
   errors: 4,
   topCodes: [{ code: 'AGT-PROVIDER-BILLING', title: 'Billing', category: 'provider', count: 3 }],
@@ -59,7 +60,7 @@ describe('App', () => {
     await fireEvent.input(input, { target: { value: 's3cret' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Save token' }));
 
-    expect(await screen.findByText('failed now')).toBeTruthy();
+    expect(await screen.findByText('failed sessions seen in the last 24h')).toBeTruthy();
     expect(localStorage.getItem('faultline.apiToken')).toBe('s3cret');
     const last = calls[calls.length - 1];
     expect(new Headers(last.init?.headers).get('authorization')).toBe('Bearer s3cret');

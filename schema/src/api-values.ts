@@ -96,16 +96,36 @@ export const WINDOW_NAMES = Object.keys(WINDOWS) as [WindowName, ...WindowName[]
 export const GROUP_STATUSES = ['open', 'resolved', 'ignored'] as const;
 export type GroupStatus = (typeof GROUP_STATUSES)[number];
 
+// ── test and demo data ────────────────────────────────────────────────────────────────────────
+
+/**
+ * Services whose sessions are Faultline's own test and demo data: the scenario runner
+ * (`faultline-scenarios`) and the example runtime (`example-agent-runtime`). They are kept out of
+ * counts and lists unless asked for (`includeTest=true`, the dashboard's "Include test and demo
+ * data"), so a scenario run never reads as a production incident.
+ */
+export const TEST_DATA_SERVICES = ['faultline-scenarios', 'example-agent-runtime'] as const;
+export const isTestDataService = (service: string) => (TEST_DATA_SERVICES as readonly string[]).includes(service);
+
 // ── one definition of the session filters, for a session already in hand ──────────────────────
+
+/** States in which a session is doing something (or waiting for its user); "active" also means not stuck and not abandoned. */
+export const ACTIVE_STATES = ['starting', 'running', 'retrying', 'waiting_input'] as const satisfies readonly SessionState[];
 
 /** The `GET /api/sessions` filters once parsed (SessionListQueryShape in api.ts parses to this). */
 export interface SessionFilter {
   state?: SessionState;
   stuck?: boolean;
   failed?: boolean;
+  /** In an active state, not stuck and not abandoned: "active now". */
+  active?: boolean;
   code?: string;
   service?: string;
   q?: string;
+  /** Seen (any span, or a watchdog flag) within this window. */
+  window?: WindowName;
+  /** Include test and demo data (TEST_DATA_SERVICES); a search by id (`q`) always includes it. */
+  includeTest?: boolean;
 }
 
 /** What the filters read of a session (a `Session` of the API has all of it). */
@@ -114,8 +134,12 @@ export interface SessionFacts {
   service: string;
   state: SessionState | null;
   stuck: boolean;
-  lastError: { code: string } | null;
+  lastError: { code: string; at: string } | null;
   lastTraceId: string | null;
+  lastSeenAt: string;
+  /** Start of the newest span that succeeded (no error); see derivedOutcome. */
+  lastOkAt: string | null;
+  abandonedAt: string | null;
 }
 
 const TRACE_ID = /^[0-9a-f]{32}$/i;
@@ -123,9 +147,37 @@ const TRACE_ID = /^[0-9a-f]{32}$/i;
 /** Whether `q` reads as a trace id (then it also matches sessions with a span in that trace). */
 export const isTraceIdQuery = (q: string) => TRACE_ID.test(q);
 
-/** "Failed": in `error`, or no state at all with an error (plain OpenTelemetry producers send no status spans). */
-export function isFailedSession(s: Pick<SessionFacts, 'state' | 'lastError'>): boolean {
-  return s.state === 'error' || (s.state === null && s.lastError !== null);
+/** Whether a filtered list leaves out test and demo data: unless asked for, or when searching one id. */
+export const hidesTestData = (filter: Pick<SessionFilter, 'includeTest' | 'q'>) => filter.includeTest !== true && !filter.q;
+
+/**
+ * The outcome of a session that never told us its state (plain OpenTelemetry producers send no
+ * status spans), from the last outcome seen: an error with no successful call after it is
+ * `failed`; a call that started after the last error and succeeded is `recovered`; calls and no
+ * error at all is `ok`. null for sessions with a state (their state says it) or with nothing yet.
+ */
+export type DerivedOutcome = 'failed' | 'recovered' | 'ok';
+export function derivedOutcome(s: Pick<SessionFacts, 'state' | 'lastError' | 'lastOkAt'>): DerivedOutcome | null {
+  if (s.state !== null) return null;
+  if (s.lastError === null) return s.lastOkAt !== null ? 'ok' : null;
+  return s.lastOkAt !== null && Date.parse(s.lastOkAt) > Date.parse(s.lastError.at) ? 'recovered' : 'failed';
+}
+
+/** The derived outcome in words, for people (lists, the session page). */
+export const DERIVED_OUTCOME_WORDS: Record<DerivedOutcome, { label: string; sentence: string }> = {
+  failed: { label: 'failed', sentence: 'Failed: the last call ended in an error, and nothing succeeded after it.' },
+  recovered: { label: 'recovered', sentence: 'Recovered: the last call succeeded after an error.' },
+  ok: { label: 'ok', sentence: 'OK: every call so far succeeded.' },
+};
+
+/** "Failed": in `error`, or no state at all and the last outcome seen is an error (derivedOutcome). */
+export function isFailedSession(s: Pick<SessionFacts, 'state' | 'lastError' | 'lastOkAt'>): boolean {
+  return s.state === 'error' || derivedOutcome(s) === 'failed';
+}
+
+/** "Active now": in an active state, not stuck, not abandoned (a stuck session is not doing anything). */
+export function isActiveSession(s: Pick<SessionFacts, 'state' | 'stuck' | 'abandonedAt'>): boolean {
+  return s.state !== null && (ACTIVE_STATES as readonly string[]).includes(s.state) && !s.stuck && s.abandonedAt === null;
 }
 
 /**
@@ -134,12 +186,69 @@ export function isFailedSession(s: Pick<SessionFacts, 'state' | 'lastError'>): b
  * error of the code is a hit of that code, a last trace id is a span in that trace. So a session
  * this accepts is one the server lists; the server may list more (an older hit, an older trace).
  */
-export function sessionMatches(filter: SessionFilter, s: SessionFacts): boolean {
+export function sessionMatches(filter: SessionFilter, s: SessionFacts, now = Date.now()): boolean {
+  if (hidesTestData(filter) && isTestDataService(s.service)) return false;
+  if (filter.window && Date.parse(s.lastSeenAt) < now - WINDOWS[filter.window].ms) return false;
   if (filter.stuck !== undefined && s.stuck !== filter.stuck) return false;
   if (filter.failed !== undefined && isFailedSession(s) !== filter.failed) return false;
+  if (filter.active !== undefined && isActiveSession(s) !== filter.active) return false;
   if (filter.state && s.state !== filter.state) return false;
   if (filter.code && s.lastError?.code !== filter.code.toUpperCase()) return false;
   if (filter.service && s.service !== filter.service) return false;
   if (filter.q && !s.id.startsWith(filter.q) && !(isTraceIdQuery(filter.q) && s.lastTraceId === filter.q.toLowerCase())) return false;
   return true;
 }
+
+// ── the Overview's cards: each number is the total of the list its link opens ──────────────────
+
+/** The `GET /api/errors` filters a card uses. */
+export interface ErrorCardFilter {
+  window?: WindowName;
+  includeTest?: boolean;
+}
+
+export interface OverviewCard {
+  key: 'failed' | 'stuck' | 'active' | 'errors';
+  /** The list the card opens (the dashboard route, and the API route under /api). */
+  list: 'sessions' | 'errors';
+  /** Counted within the selected window (else: right now, whatever the window). */
+  windowed: boolean;
+  /** The card's filter, before the window and the test-data toggle. */
+  filter: SessionFilter;
+  /** What the number counts, for people; `{window}` is the selected window. */
+  words: string;
+}
+
+/** The cards in the order shown. The overview counts each with `cardQuery`, and links to the same query. */
+export const OVERVIEW_CARDS: readonly OverviewCard[] = [
+  { key: 'failed', list: 'sessions', windowed: true, filter: { failed: true }, words: 'failed sessions seen in the last {window}' },
+  { key: 'stuck', list: 'sessions', windowed: false, filter: { stuck: true }, words: 'stuck now' },
+  { key: 'active', list: 'sessions', windowed: false, filter: { active: true }, words: 'active now (not stuck)' },
+  { key: 'errors', list: 'errors', windowed: true, filter: {}, words: 'errors in the last {window}' },
+];
+
+/** A card's whole filter: its own, the window when it is windowed, and the test-data toggle. */
+export function cardQuery(card: OverviewCard, window: WindowName, includeTest: boolean): SessionFilter & ErrorCardFilter {
+  return { ...card.filter, ...(card.windowed ? { window } : {}), ...(includeTest ? { includeTest: true } : {}) };
+}
+
+/** The card's link: `/sessions?failed=true&window=24h`; the same path under /api answers the list and its total. */
+export function cardHref(card: OverviewCard, window: WindowName, includeTest: boolean): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(cardQuery(card, window, includeTest))) if (v !== undefined) params.set(k, String(v));
+  return `/${card.list}?${params.toString()}`;
+}
+
+export const cardWords = (card: OverviewCard, window: WindowName) => card.words.replace('{window}', window);
+
+// ── operator actions on a stuck session ────────────────────────────────────────────────────────
+
+/**
+ * `acknowledge`: someone is on it; it stays stuck (and listed) with who-knows marked.
+ * `dismiss`: not worth watching; it leaves "stuck now" until it shows a new sign of life.
+ */
+export const STUCK_ACTIONS = ['acknowledge', 'dismiss'] as const;
+export type StuckAction = (typeof STUCK_ACTIONS)[number];
+
+/** Sessions silent longer than this are marked abandoned, never flagged as fresh stuck events (FAULTLINE_ABANDONED_AFTER_MS). */
+export const DEFAULT_ABANDONED_AFTER_MS = 24 * 3_600_000;

@@ -9,7 +9,7 @@
  * export carries, so a bundle that needs only those never loads zod.
  */
 import { z } from 'zod';
-import { API_ERROR_CODES, GROUP_STATUSES, NO_NUL, WINDOW_NAMES, decodeCursor, type Cursor, type SessionFilter } from './api-values.ts';
+import { API_ERROR_CODES, GROUP_STATUSES, NO_NUL, STUCK_ACTIONS, WINDOW_NAMES, decodeCursor, type Cursor, type SessionFilter } from './api-values.ts';
 import { CATEGORIES, RETRYABLE } from './catalog-types.ts';
 import { SESSION_STATES, STUCK_KINDS } from './states.ts';
 
@@ -75,6 +75,8 @@ export const cursorParam = z
   .optional();
 
 export const windowParam = z.enum(WINDOW_NAMES, { error: `must be one of ${WINDOW_NAMES.join(', ')}` }).default('24h');
+/** A list's optional window: only what was seen within it; absent means all of retention. */
+export const listWindowParam = z.enum(WINDOW_NAMES, { error: `must be one of ${WINDOW_NAMES.join(', ')}` }).optional();
 
 const enumParam = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
 
@@ -87,13 +89,20 @@ const enumParam = <const T extends readonly [string, ...string[]]>(values: T) =>
  *   start, and an index can answer it.
  * - `code`: sessions with at least one occurrence of the code within retention — not only those
  *   whose last error it is ("which sessions hit billing?").
- * - `failed`: state `error`, or no state at all with an error (plain OpenTelemetry producers).
- * `sessionMatches` below is the same definition for one session already in hand.
+ * - `failed`: state `error`, or no state at all and the last outcome an error (derivedOutcome).
+ * - `active`: starting, running, retrying or waiting for input, and neither stuck nor abandoned.
+ * - `window`: seen within the window (1h, 6h, 24h, 7d); the Overview's windowed cards link with it.
+ * - `includeTest`: include test and demo data (TEST_DATA_SERVICES), left out by default unless `q` is given.
+ * The answer carries `total`, the number of sessions matching (all pages).
+ * `sessionMatches` is the same definition for one session already in hand.
  */
 export const SessionListQueryShape = z.object({
   state: enumParam(SESSION_STATES).optional(),
   stuck: flagParam.optional(),
   failed: flagParam.optional(),
+  active: flagParam.optional(),
+  window: listWindowParam,
+  includeTest: flagParam.optional(),
   // The collector also checks that it knows the code (the catalog, and the operator's own codes).
   code: textParam(64).transform((c) => c?.toUpperCase()),
   service: textParam(256),
@@ -113,8 +122,17 @@ export const CodeParamShape = z.object({ code: idParam('catalog code', 64) });
 
 const codeFilter = textParam(64).transform((c) => c?.toUpperCase());
 
+/**
+ * `GET /api/errors`: occurrences, newest first, with `total`. `timeout=true`: only timeouts (an
+ * occurrence with a timeout kind, whatever its category: a provider timeout is category
+ * `provider`) — what the Timeouts chart counts. `window` and `includeTest` as for sessions; test
+ * and demo data stay in when asking for one `session` or `fingerprint`.
+ */
 export const ErrorListQueryShape = z.object({
   code: codeFilter,
+  window: listWindowParam,
+  timeout: flagParam.optional(),
+  includeTest: flagParam.optional(),
   category: enumParam(CATEGORIES).optional(),
   session: textParam(256),
   fingerprint: textParam(256),
@@ -133,6 +151,7 @@ export const GroupPatchShape = z.object({ status: enumParam(GROUP_STATUSES) });
 
 export const TimeoutsQueryShape = z.object({
   window: windowParam,
+  includeTest: flagParam.optional(),
   kind: z
     .string()
     .trim()
@@ -140,7 +159,10 @@ export const TimeoutsQueryShape = z.object({
     .optional(),
 });
 
-export const OverviewQueryShape = z.object({ window: windowParam });
+export const OverviewQueryShape = z.object({ window: windowParam, includeTest: flagParam.optional() });
+
+/** `POST /api/sessions/:id/stuck`: acknowledge (someone is on it) or dismiss (leaves "stuck now"). */
+export const StuckActionShape = z.object({ action: enumParam(STUCK_ACTIONS) });
 
 // ── resources ─────────────────────────────────────────────────────────────────────────────────
 
@@ -176,6 +198,16 @@ export const SessionShape = z.object({
   spanCount: z.number(),
   lastTraceId: z.string().nullable(),
   lastHeartbeat: z.object({ at: z.string(), details: json }).nullable(),
+  /** Start of the newest span that succeeded; with no state, derivedOutcome reads it against lastError. */
+  lastOkAt: z.string().nullable(),
+  /** Silent past FAULTLINE_ABANDONED_AFTER_MS: no longer counted stuck or active; cleared by a new span. */
+  abandonedAt: z.string().nullable(),
+  /** An operator acknowledged the stall (it stays stuck). */
+  stuckAcknowledgedAt: z.string().nullable(),
+  /** An operator dismissed a stall: the last sign of life (span time) it covered. Not stuck again until a newer one stalls. */
+  stuckDismissedAt: z.string().nullable(),
+  /** From Faultline's scenarios or the example runtime (TEST_DATA_SERVICES). */
+  testData: z.boolean(),
 });
 export type Session = z.infer<typeof SessionShape>;
 
@@ -184,6 +216,11 @@ export const PageShape = <T extends z.ZodType>(item: T) => z.object({ items: z.a
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+}
+/** A page with the number of items matching the filters across all pages. */
+export const CountedPageShape = <T extends z.ZodType>(item: T) => PageShape(item).extend({ total: z.number() });
+export interface CountedPage<T> extends Page<T> {
+  total: number;
 }
 
 export const ErrorClassificationShape = z.object({
@@ -243,7 +280,14 @@ export const TimelineItemShape = z.object({
 });
 export type TimelineItem = z.infer<typeof TimelineItemShape>;
 
-export const SessionDetailShape = z.object({ session: SessionShape, timeline: z.array(TimelineItemShape) });
+export const SessionDetailShape = z.object({
+  session: SessionShape,
+  timeline: z.array(TimelineItemShape),
+  /** What support can tell the customer, in plain words (schema `customerMessage`). */
+  customerMessage: z.string(),
+  /** Retries the producer recorded (`retrying` states, attempt counts); 0 when none were, so none is claimed. */
+  retries: z.number(),
+});
 export type SessionDetail = z.infer<typeof SessionDetailShape>;
 
 export const LatestOutputShape = z.object({
@@ -268,6 +312,8 @@ export const ErrorGroupShape = z.object({
   count: z.number(),
   sessions: z.number(),
   status: z.enum(GROUP_STATUSES),
+  /** Set when a resolved group saw a new occurrence and reopened by itself; cleared when an operator sets the status. */
+  regressedAt: z.string().nullable(),
 });
 export type ErrorGroup = z.infer<typeof ErrorGroupShape>;
 
@@ -276,6 +322,8 @@ export const CodeWithStatsShape = z.object({
   category,
   title: z.string(),
   userMessage: z.string(),
+  /** What the user actually saw when the collector, not the producer, recorded the code (the stuck watchdog); null: `userMessage`. */
+  userSaw: z.string().nullable(),
   supportNote: z.string(),
   operatorHint: z.string(),
   retryable: z.enum(RETRYABLE),
@@ -317,6 +365,8 @@ export type OverviewBucket = z.infer<typeof OverviewBucketShape>;
 
 export const OverviewShape = z.object({
   window: z.enum(WINDOW_NAMES),
+  /** Whether test and demo data are counted (`includeTest=true`). */
+  includeTest: z.boolean(),
   sessions: z.object({ total: z.number(), active: z.number(), failed: z.number(), stuck: z.number() }),
   errors: z.number(),
   topCodes: z.array(z.object({ code: z.string(), title: z.string(), category, count: z.number() })),

@@ -17,6 +17,17 @@ export type Category = (typeof CATEGORIES)[number];
 export const RETRYABLE = ['yes', 'once', 'no', 'user'] as const;
 export type Retryable = (typeof RETRYABLE)[number];
 
+/**
+ * The retry policy in the words support uses. It says whether retrying helps, never that a retry
+ * happened: only a producer's recorded retries (a `retrying` status, an attempt count) show that.
+ */
+export const RETRYABLE_WORDS: Record<Retryable, string> = {
+  yes: 'Yes — trying again helps, after a short wait',
+  once: 'Once — one more try is worth it; if that fails too, show the error',
+  no: 'No — show the error right away; retrying will not help',
+  user: 'The user decides — worth trying again once they have changed what caused it',
+};
+
 export interface CatalogEntry {
   /** `AGT-<CATEGORY>-<REASON>`; permanent, never renamed or reused. */
   code: string;
@@ -24,6 +35,11 @@ export interface CatalogEntry {
   title: string;
   /** Plain words for the end user; may contain {provider} and {model}. */
   userMessage: string;
+  /**
+   * What the user actually saw, for codes the collector records on its own (the stuck watchdog, a
+   * failure never surfaced): the producer never showed them `userMessage`. Absent: they saw `userMessage`.
+   */
+  userSaw?: string;
   /** What support tells the customer and what they check. */
   supportNote: string;
   /** Remediation for the operator. */

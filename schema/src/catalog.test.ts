@@ -170,3 +170,31 @@ describe('user messages', () => {
     for (const field of ['title', 'userMessage', 'supportNote'] as const) expect(entry[field]).not.toMatch(/provider|AI service|\{/i);
   });
 });
+
+describe('retry words agree with the retryable flag (issue 14)', () => {
+  /** "Retrying will not help", "retrying it will not help", "retrying the same task will not help", … */
+  const NO_HELP = /\bretrying(?: [\w ]{1,20}?)? will not (?:help|bring)\b/i;
+  /** An invitation to try again, once the "will not help" phrases are taken out. */
+  const INVITE = /\b(?:try(?:ing)? (?:again|once more)|one more try|retry|sending (?:it|the message) again|send (?:it|the message) again|sending again|reloading the page)\b/i;
+  /** A claim that a retry happened or will happen by itself: only a producer's recorded retries can say that. */
+  const CLAIM = /\bretried\b|\bwill be retried\b|\bwe will try again\b|\bautomatically\b|\bwe tried again\b/i;
+  const words = (entry: (typeof CATALOG)[number]) => [entry.userMessage, entry.supportNote];
+
+  it.each(CATALOG.map((entry) => [entry.code, entry] as const))('%s: retry wording ⇔ retryable', (_code, entry) => {
+    for (const text of words(entry)) expect(text, `${entry.code} claims a retry it cannot know about`).not.toMatch(CLAIM);
+    const invites = words(entry).some((text) => INVITE.test(text.replace(new RegExp(NO_HELP.source, 'gi'), '')));
+    if (entry.retryable === 'no') {
+      expect(invites, `${entry.code} is not retryable but its words invite a retry`).toBe(false);
+      expect(entry.supportNote, `${entry.code}: support should read that retrying will not help`).toMatch(NO_HELP);
+    } else {
+      expect(invites, `${entry.code} is retryable (${entry.retryable}) but its support note never says to try again`).toBe(true);
+      for (const text of words(entry)) expect(text, `${entry.code} is retryable but says retrying will not help`).not.toMatch(NO_HELP);
+    }
+  });
+
+  it('gives the codes the collector records on its own what the user actually saw', () => {
+    expect(getCatalogEntry(STUCK_CODE)!.userSaw).toMatch(/spinner|Working/);
+    expect(getCatalogEntry(NOT_SURFACED_CODE)!.userSaw).toMatch(/never shown/);
+    expect(getCatalogEntry(STUCK_CODE)!.userMessage).not.toMatch(/try again/i);
+  });
+});

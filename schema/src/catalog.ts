@@ -28,7 +28,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'AI provider rejected the credentials',
     userMessage: '{provider} did not accept our sign-in details, so this request could not run.',
     supportNote:
-      'Tell the customer the AI service refused the key or login this agent uses; nothing they typed caused it. Check whether the API key or OAuth token was rotated or has expired.',
+      'Tell the customer the AI service refused the key or login this agent uses; nothing they typed caused it, and retrying will not help until the key is fixed. Check whether the API key or OAuth token was rotated or has expired.',
     operatorHint:
       'Refresh or rotate the API key or OAuth token; for CLI agents run the login again on the host. openclaw rotates the auth profile once before surfacing.',
     retryable: 'no',
@@ -41,7 +41,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Account or key not allowed',
     userMessage: 'This account is not allowed to use {model}.',
     supportNote:
-      'Tell the customer their account does not have access to this model, or the key was turned off. Check whether the key was revoked or the account lacks access to the model.',
+      'Tell the customer their account does not have access to this model, or the key was turned off; retrying will not help until that changes. Check whether the key was revoked or the account lacks access to the model.',
     operatorHint: 'The key is revoked or lacks model access; replace the key or change the model.',
     retryable: 'no',
     httpStatus: 403,
@@ -65,9 +65,9 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     code: 'AGT-PROVIDER-RATE-LIMIT',
     category: 'provider',
     title: 'AI provider rate limit',
-    userMessage: '{provider} is limiting how many requests we can send right now. We will try again shortly.',
+    userMessage: '{provider} is limiting how many requests we can send right now. Please try again in a minute.',
     supportNote:
-      'Tell the customer the AI service asked us to slow down and the request will be retried; if it keeps happening, check the usage and rate limits of the key.',
+      'Tell the customer the AI service asked us to slow down; trying again in a minute usually works. If it keeps happening, check the usage and rate limits of the key.',
     operatorHint: 'Honour Retry-After; check the per-key rate limits and concurrency; rotate profiles if configured.',
     retryable: 'yes',
     httpStatus: 429,
@@ -79,7 +79,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'AI service overloaded',
     userMessage: '{provider} is busy right now. Please try again in a moment.',
     supportNote:
-      'Tell the customer the AI service is under heavy load and this usually passes within minutes. Check the provider status page.',
+      'Tell the customer the AI service is under heavy load; this usually passes within minutes, so trying again shortly is the right move. Check the provider status page.',
     operatorHint:
       'Transient upstream issue; check the provider status page; a fallback model may help. Anthropic sends 529, OpenAI 503.',
     retryable: 'yes',
@@ -92,7 +92,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'AI provider internal error',
     userMessage: '{provider} had a problem on its side while answering.',
     supportNote:
-      'Tell the customer the AI service had an internal problem and the request can be retried. If it keeps happening, pass the provider request id to the operators.',
+      'Tell the customer the AI service had an internal problem; trying again usually works. If it keeps happening, pass the provider request id to the operators.',
     operatorHint: 'Retry with backoff; escalate to the provider if it continues, including the provider request_id.',
     retryable: 'yes',
     httpStatus: 500,
@@ -104,7 +104,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Connection to AI provider timed out',
     userMessage: 'The connection to {provider} timed out.',
     supportNote:
-      'Tell the customer the connection to the AI service dropped or took too long and the request will be retried. Check whether many sessions were affected at the same time.',
+      'Tell the customer the connection to the AI service dropped or took too long; trying again usually works. Check whether many sessions were affected at the same time.',
     operatorHint:
       'Network or provider latency; check egress, proxies and DNS; compare with the turn duration and the provider status.',
     retryable: 'yes',
@@ -118,7 +118,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Request rejected as invalid',
     userMessage: '{provider} could not accept the request we sent, so this step did not run.',
     supportNote:
-      'Tell the customer this is a problem on our side, not something they did. Pass the session to engineering with the raw error.',
+      'Tell the customer this is a problem on our side, not something they did, and retrying will not help until it is fixed. Pass the session to engineering with the raw error.',
     operatorHint:
       'A bug in prompt or tool-call construction (e.g. an orphaned tool_use_id); inspect the raw error; do not retry the same payload.',
     retryable: 'no',
@@ -131,7 +131,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Conversation too long for the model',
     userMessage: 'This conversation is too long for {model}. Start a new session or shorten it.',
     supportNote:
-      'Tell the customer the conversation has grown past what the model can read at once; starting a new session or trimming large pasted content fixes it.',
+      'Tell the customer the conversation has grown past what the model can read at once; after starting a new session or trimming large pasted content, they can try again.',
     operatorHint:
       'Trigger compaction or summarisation; check for runaway tool output such as screenshots or large files in the context.',
     retryable: 'user',
@@ -144,7 +144,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Model not available',
     userMessage: '{provider} does not offer {model}, or it is no longer available.',
     supportNote:
-      'Tell the customer the chosen model is not offered (it may have been retired or renamed) and suggest picking another. Check the model id in the agent settings.',
+      'Tell the customer the chosen model is not offered (it may have been retired or renamed), so retrying will not help; suggest picking another. Check the model id in the agent settings.',
     operatorHint: 'Fix the model id or replace the deprecated model; configure a fallback model.',
     retryable: 'no',
     httpStatus: 404,
@@ -156,7 +156,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Previous conversation could not be resumed',
     userMessage: "The agent's previous conversation could not be picked up again, so a new one is needed.",
     supportNote:
-      'Tell the customer the earlier conversation with the agent has expired on the provider side; sending the message in a new session works.',
+      'Tell the customer the earlier conversation with the agent has expired on the provider side and retrying it will not help; a new session works.',
     operatorHint: 'Drop the stored resume cursor or session id and start fresh.',
     retryable: 'no',
     httpStatus: 410,
@@ -180,7 +180,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Every configured model failed',
     userMessage: 'We tried every AI model set up for this agent and none of them could answer.',
     supportNote:
-      'Tell the customer all the AI models this agent can use are failing or paused right now. Check which ones are cooling down and the reason for the last failure.',
+      'Tell the customer all the AI models this agent can use are failing or paused right now, so retrying will not help until one recovers. Check which ones are cooling down and the reason for the last failure.',
     operatorHint: 'Check which profiles are in cooldown and why; the last reason is in error.cause.',
     retryable: 'no',
     httpStatus: 503,
@@ -207,7 +207,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'No worker picked up the job',
     userMessage: 'No agent worker picked up this job, so it could not start.',
     supportNote:
-      'Tell the customer the service that runs agents was not available, so their request never started; nothing they did caused it. Check whether the agent workers are running.',
+      'Tell the customer the service that runs agents was not available, so their request never started; nothing they did caused it, and retrying will not help until the workers run again. Check whether the agent workers are running.',
     operatorHint:
       'The worker is down or failed at startup: search the worker logs for "STARTUP FAILURE" and check the task-queue pollers.',
     retryable: 'no',
@@ -221,7 +221,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Worker stopped responding',
     userMessage: 'The agent worker stopped responding partway through, so the run was stopped.',
     supportNote:
-      'Tell the customer the machine running their agent stopped partway through; the run was not retried automatically because it could repeat actions. Check the last progress the worker reported.',
+      'Tell the customer the machine running their agent stopped partway through; retrying will not help until the worker is healthy, and starting over blindly could repeat actions. Check the last progress the worker reported.',
     operatorHint:
       'Likely a crash or out-of-memory kill; read the last heartbeat details (events processed, phase) and the worker logs.',
     retryable: 'no',
@@ -235,7 +235,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Run exceeded its time limit',
     userMessage: 'The agent run took longer than the allowed time and was stopped.',
     supportNote:
-      'Tell the customer the task ran longer than allowed; splitting it into smaller steps usually helps. Check whether a tool hung.',
+      'Tell the customer the task ran longer than allowed; retrying the same task will not help, but splitting it into smaller steps usually does. Check whether a tool hung.',
     operatorHint:
       'Raise the limit or split the task; check for a hung tool. For SCHEDULE_TO_CLOSE, retries used up the budget (see attempt and last failure).',
     retryable: 'no',
@@ -247,9 +247,9 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     code: 'AGT-TIMEOUT-TURN-IDLE',
     category: 'timeout',
     title: 'AI output stalled',
-    userMessage: 'The AI stopped sending its answer partway, so we tried again.',
+    userMessage: 'The AI stopped sending its answer partway through.',
     supportNote:
-      'Tell the customer the answer stalled and was retried once. If it keeps happening, compare with the provider status page.',
+      'Tell the customer the answer stalled partway; trying once more usually works. If it keeps happening, compare with the provider status page.',
     operatorHint: 'The provider stream stalled; compare stalledForMs with the provider status.',
     retryable: 'once',
     httpStatus: 504,
@@ -262,7 +262,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Coding agent timed out',
     userMessage: 'The coding agent did not finish within the time limit.',
     supportNote:
-      'Tell the customer the task ran past its time limit and was stopped; a simpler or smaller request may finish in time. Check whether the agent was waiting on a question nobody could answer.',
+      'Tell the customer the task ran past its time limit and was stopped; they can try again with a simpler or smaller request that finishes in time. Check whether the agent was waiting on a question nobody could answer.',
     operatorHint:
       'Raise timeout_sec or simplify the prompt; check whether the CLI hung on an interactive prompt. Exit 124 is the GNU timeout convention.',
     retryable: 'user',
@@ -290,7 +290,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Workspace environment could not be created',
     userMessage: 'We could not create the workspace environment for this session.',
     supportNote:
-      'Tell the customer the workspace could not be prepared; it is retried once automatically. Check sandbox provider access, quotas and the image build log.',
+      'Tell the customer the workspace could not be prepared; trying once more usually works. Check sandbox provider access, quotas and the image build log.',
     operatorHint:
       'Check Modal auth, quotas and the image build log (e.g. an npm install in the dockerfile commands).',
     retryable: 'once',
@@ -303,7 +303,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Workspace time limit reached',
     userMessage: 'The workspace environment reached its time limit and was shut down.',
     supportNote:
-      'Tell the customer the workspace closed because it reached its time limit; sending a new message starts a fresh one. Check the lifetime and idle timeout settings.',
+      'Tell the customer the workspace closed because it reached its time limit; sending the message again starts a fresh one. Check the lifetime and idle timeout settings.',
     operatorHint: 'Extend the timeout or idle timeout, or snapshot and restore long sessions.',
     retryable: 'user',
     httpStatus: 504,
@@ -316,7 +316,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Workspace stopped unexpectedly',
     userMessage: 'The workspace environment stopped unexpectedly.',
     supportNote:
-      'Tell the customer the workspace stopped on its own; the next message will create a new one. Check the sandbox provider events around that time.',
+      'Tell the customer the workspace stopped on its own; sending the message again creates a new one. Check the sandbox provider events around that time.',
     operatorHint: 'Correlate with Modal events; the session can lazily recreate the environment.',
     retryable: 'once',
     httpStatus: 503,
@@ -328,7 +328,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Workspace ran out of memory',
     userMessage: 'The workspace ran out of memory, so the work was stopped.',
     supportNote:
-      'Tell the customer the task needed more memory than the workspace has; retrying the same task will stop again. Check what the agent was running at the time.',
+      'Tell the customer the task needed more memory than the workspace has; retrying the same task will not help, it will stop again. Check what the agent was running at the time.',
     operatorHint:
       'Raise the memory limit or stop the agent spawning heavy processes; retrying as-is will repeat. Exit 137 counts as OOM only when we did not request the termination.',
     retryable: 'no',
@@ -341,7 +341,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Workspace file operation failed',
     userMessage: 'A file operation in the workspace did not succeed.',
     supportNote:
-      'Tell the customer a step that prepares files in the workspace did not work; it is retried once. Check disk space and paths in the workspace.',
+      'Tell the customer a step that prepares files in the workspace did not work; trying once more usually works. Check disk space and paths in the workspace.',
     operatorHint: 'Inspect stderr of the platform command; check disk and paths.',
     retryable: 'once',
     httpStatus: 500,
@@ -367,7 +367,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Agent failed before it began',
     userMessage: 'A problem on our side stopped the agent before it began. Our support team can see the details.',
     supportNote:
-      'Tell the customer the run stopped before it began because of a problem on our side. Check the agent configuration, its API key and the sandbox setup.',
+      'Tell the customer the run stopped before it began because of a problem on our side; retrying will not help until it is fixed. Check the agent configuration, its API key and the sandbox setup.',
     operatorHint: 'Config fetch, API key or sandbox-manager initialisation failed; see the raw error.',
     retryable: 'no',
     httpStatus: 500,
@@ -379,7 +379,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Agent stopped with an error',
     userMessage: 'The agent ran into a problem while working and stopped.',
     supportNote:
-      'Tell the customer the agent stopped partway because of a problem while working; they can try again. Send the failure type and message to engineering if it repeats.',
+      'Tell the customer the agent stopped partway because of a problem while working; retrying the same request will not help until engineering has looked at it. Send them the failure type and message.',
     operatorHint: 'Read the failure type and message; map the type to a more specific code where possible.',
     retryable: 'no',
     httpStatus: 500,
@@ -430,7 +430,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Conversation cannot switch model',
     userMessage: "This conversation can't switch to that model. Start a new conversation to use it.",
     supportNote:
-      'Tell the customer a conversation stays with the model it started with; a new conversation can use the other model.',
+      'Tell the customer a conversation stays with the model it started with, so retrying will not help; a new conversation can use the other model.',
     operatorHint: 'An expected guard; only a bug if the UI allowed the switch.',
     retryable: 'no',
     httpStatus: 409,
@@ -442,7 +442,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Agent could not be stopped cleanly',
     userMessage: "We couldn't stop the agent cleanly, so it was stopped by force.",
     supportNote:
-      'Tell the customer the agent was stopped, though not cleanly; the last reply may be incomplete. Check that the session is no longer shown as working.',
+      'Tell the customer the agent was stopped, though not cleanly; the last reply may be incomplete, and sending the message again is fine. Check that the session is no longer shown as working.',
     operatorHint: 'Fail safe: clear activeTurnId and stop the provider session (t3code #7376).',
     retryable: 'once',
     httpStatus: 500,
@@ -454,7 +454,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Approval prompt expired',
     userMessage: 'That approval prompt has expired. Restart the turn to continue.',
     supportNote:
-      'Tell the customer approvals do not survive a restart of the service; sending the message again brings up a fresh prompt.',
+      'Tell the customer approvals do not survive a restart of the service, so retrying the old prompt will not help; a new message brings up a fresh prompt.',
     operatorHint: 'Expected after restarts; pending approvals are not persisted across process restarts.',
     retryable: 'no',
     httpStatus: 409,
@@ -466,7 +466,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Agent process stopped',
     userMessage: 'The agent process stopped unexpectedly.',
     supportNote:
-      'Tell the customer the agent program closed unexpectedly; it is restarted once automatically. Check the last lines it printed.',
+      'Tell the customer the agent program closed unexpectedly; trying once more usually works. Check the last lines it printed.',
     operatorHint: 'Read stderrTail; check the recoverable flag of session.exited.',
     retryable: 'once',
     httpStatus: 502,
@@ -476,9 +476,10 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     code: 'AGT-SESSION-STUCK',
     category: 'session',
     title: 'Session stopped making progress',
-    userMessage: 'This session stopped making progress. You can try again or stop it.',
+    userMessage: 'This session stopped making progress and has been flagged for our support team.',
+    userSaw: 'No error: the work looked busy (a spinner, "Creating…" or "Working for…") and then nothing more happened.',
     supportNote:
-      'Tell the customer the agent stopped showing any progress; they can retry or stop it. Check the last status change and heartbeat on the timeline.',
+      'Tell the customer the agent stopped showing any progress and the session has been flagged; retrying will not help until the cause is found. Check the last status change and heartbeat on the timeline.',
     operatorHint: 'Look for a missing terminal status emit; read the last span and heartbeat of the session.',
     retryable: 'no',
     httpStatus: 504,
@@ -489,7 +490,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     category: 'session',
     title: 'Run stopped by the user',
     userMessage: 'You stopped this run.',
-    supportNote: 'Nothing went wrong: the run was stopped on request.',
+    supportNote: 'Nothing went wrong: the run was stopped on request, so there is nothing to fix and retrying will not help; they can start a new run whenever they like.',
     operatorHint: 'Informational; exclude from error rates.',
     retryable: 'no',
     httpStatus: 499,
@@ -516,7 +517,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Coding agent exited with an error',
     userMessage: 'The coding agent stopped with an error.',
     supportNote:
-      'Tell the customer the coding agent stopped with an error; one retry happens automatically. Check the last lines the agent printed.',
+      'Tell the customer the coding agent stopped with an error; one retry is reasonable. Check the last lines the agent printed.',
     operatorHint:
       'Capture the stderr tail and classify it with the provider rules first (auth, billing, rate); Gemini exit 42/52 mean bad arguments or config and are not worth retrying.',
     retryable: 'once',
@@ -542,7 +543,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Agent ran out of steps',
     userMessage: 'The agent used up its allowed number of steps before finishing.',
     supportNote:
-      'Tell the customer the task needed more steps than allowed; continuing or splitting it into smaller tasks helps.',
+      'Tell the customer the task needed more steps than allowed; they can try again with smaller tasks or continue where it stopped.',
     operatorHint: 'Raise --max-turns or split the task.',
     retryable: 'user',
     httpStatus: 422,
@@ -556,7 +557,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'A tool failed',
     userMessage: "One of the agent's tools did not work. The agent may try another way.",
     supportNote:
-      'Tell the customer one tool step did not work and the agent may work around it. Only a concern if it ended the run.',
+      'Tell the customer one tool step did not work and the agent may work around it; if it ended the run, they can try again. Only a concern if it ended the run.',
     operatorHint: 'Watch the per-tool error rate; noise unless it ends the turn.',
     retryable: 'user',
     httpStatus: 500,
@@ -568,7 +569,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Tool use not allowed',
     userMessage: "The agent wasn't allowed to use a tool it needed.",
     supportNote:
-      'Tell the customer the agent needed permission for a step and it was declined or is not allowed. Check the approval settings or the list of allowed tools.',
+      'Tell the customer the agent needed permission for a step and it was declined or is not allowed, so retrying will not help until the permission changes. Check the approval settings or the list of allowed tools.',
     operatorHint: 'Check the approval policy or the allowed-tools list.',
     retryable: 'no',
     httpStatus: 403,
@@ -581,8 +582,9 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     category: 'delivery',
     title: 'Failure never shown to the user',
     userMessage: 'This session ran into a problem that was not shown to you at the time.',
+    userSaw: 'No error: the failure was never shown to them, so the work seemed to stop or finish without a word.',
     supportNote:
-      'The session failed but the user was never shown the error. Tell them what the underlying error was and apologise for the silent failure.',
+      'The session failed but the user was never shown the error. Tell them what the underlying error was and apologise for the silent failure; retrying will not bring the missing message back, so go by the underlying error for what helps.',
     operatorHint: 'A bug: some status-write path does not broadcast; find it from the trace.',
     retryable: 'no',
     httpStatus: 500,
@@ -594,7 +596,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Connection to the session lost',
     userMessage: 'The connection to this session was lost. Reconnecting…',
     supportNote:
-      'Tell the customer their connection dropped and the page reconnects on its own; the agent keeps working meanwhile.',
+      'Tell the customer their connection dropped and the page reconnects on its own; the agent keeps working meanwhile. If it does not reconnect, reloading the page to try again is safe.',
     operatorHint: 'Must not set the session to error by itself; resync from the snapshot.',
     retryable: 'yes',
     httpStatus: 503,
@@ -606,7 +608,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     title: 'Could not save the session history',
     userMessage: 'This message may not appear after you refresh the page.',
     supportNote:
-      'Tell the customer the run happened but saving its history did not work, so it may be missing after a refresh. Check the history and status storage.',
+      'Tell the customer the run happened but saving its history did not work, so it may be missing after a refresh; trying again once storage works is safe. Check the history and status storage.',
     operatorHint: 'Database or storage problem; the error is still in the spans.',
     retryable: 'yes',
     httpStatus: 500,

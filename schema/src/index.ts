@@ -19,6 +19,7 @@ export type {
   Overview,
   OverviewBucket,
   Page,
+  CountedPage,
   ScenarioCheckResult,
   ScenarioDescription,
   ScenarioLastRun,
@@ -38,6 +39,7 @@ export type {
   TimeoutStat,
 } from './api.ts';
 export * from './catalog.ts';
+export * from './customer.ts';
 export * from './classifier.ts';
 export * from './fingerprint.ts';
 export * from './scrub.ts';

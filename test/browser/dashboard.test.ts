@@ -251,6 +251,15 @@ describe.skipIf(!RUN_BROWSER_TESTS)('dashboard in Chromium', () => {
     await expect(page.locator('main h1').textContent()).resolves.toContain(ids.billing);
     // Friendly message first.
     await expect(page.locator('.session-head .friendly').textContent()).resolves.toBe(BILLING_MESSAGE);
+    // What support tells the customer, near the top, and the Copy button puts exactly those words on the clipboard.
+    const customer = page.getByTestId('customer-message');
+    const words = (await customer.locator('.customer-text').textContent()) ?? '';
+    expect(words).toBe(`Your request did not finish: ${BILLING_MESSAGE} Trying again will not help until the cause is fixed; we will let you know when it is.`);
+    expect((await customer.boundingBox())!.y).toBeLessThan(800);
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: collector.url });
+    await customer.getByRole('button', { name: 'Copy' }).click();
+    await customer.getByText('Copied to the clipboard.').waitFor();
+    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(words);
 
     const items = page.locator('ol.timeline > li');
     await items.first().waitFor();
@@ -280,8 +289,19 @@ describe.skipIf(!RUN_BROWSER_TESTS)('dashboard in Chromium', () => {
     await open(`/sessions/${ids.silent}`);
     const head = page.locator('.session-head');
     await head.getByText(/No sign of life for/).waitFor();
-    await expect(head.locator('.friendly').textContent()).resolves.toBe(STUCK_MESSAGE);
+    // The watchdog's code is not shown as an error the user read: they saw the work hang.
+    const flagged = head.getByTestId('last-error');
+    await expect(flagged.textContent()).resolves.toContain('Flagged by Faultline');
+    await expect(flagged.textContent()).resolves.toContain(getCatalogEntry('AGT-SESSION-STUCK')!.userSaw);
+    await expect(head.locator('.friendly').count()).resolves.toBe(0);
     await expect(head.textContent()).resolves.toContain('Working on the refactor…');
+    await expect(head.getByTestId('customer-message').locator('.customer-text').textContent()).resolves.toMatch(
+      /^Your request stopped making progress: .*no error was shown to you/,
+    );
+    // "Latest output" does not point at "that error": the session produced none.
+    const latestPanel = page.locator('section[aria-labelledby="latest-h"]');
+    await latestPanel.getByText(/went quiet without an answer or an error of its own/).waitFor();
+    await expect(latestPanel.textContent()).resolves.not.toContain('that error');
     await screenshot('session-stuck');
 
     // A plain OpenTelemetry session: no status spans, still a readable page.
@@ -289,7 +309,15 @@ describe.skipIf(!RUN_BROWSER_TESTS)('dashboard in Chromium', () => {
     await expect(page.locator('.session-head .friendly').textContent()).resolves.toBe(
       renderUserMessage('AGT-PROVIDER-RATE-LIMIT', { provider: 'openai' }),
     );
-    await page.locator('.session-head').getByText('state unknown').waitFor();
+    // Its one call failed and nothing succeeded after it: derived "failed", said in words.
+    await page.locator('.session-head').getByText('failed', { exact: true }).waitFor();
+    await page.locator('.session-head').getByText(/^Failed: the last call ended in an error/).waitFor();
+    // A plain producer records no retries: nothing claims one.
+    const otelWords = (await page.getByTestId('customer-message').locator('.customer-text').textContent()) ?? '';
+    expect(otelWords).toMatch(/OpenAI is limiting how many requests/);
+    expect(otelWords).toMatch(/please try again in a few minutes/);
+    expect(otelWords).not.toMatch(/retried/);
+    await expect(page.locator('.session-head dl.meta').textContent()).resolves.toMatch(/Retries\s*none recorded/);
     await screenshot('session-otel');
   });
 
@@ -359,6 +387,38 @@ describe.skipIf(!RUN_BROWSER_TESTS)('dashboard in Chromium', () => {
     await expect.poll(() => page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
     await page.getByText('AGT-PROVIDER-BILLING').first().waitFor();
     await screenshot('errors');
+  });
+
+  it('shows the focus ring of a segmented control in full, not clipped by its box', async () => {
+    await open('/timeouts');
+    const group = page.getByRole('group', { name: 'Time window' });
+    const target = group.getByRole('link').nth(1);
+    const targetName = ((await target.textContent()) ?? '').trim();
+    let focused = '';
+    for (let i = 0; i < 25 && focused !== targetName; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => (document.activeElement?.closest('.segmented') ? (document.activeElement.textContent ?? '').trim() : ''));
+    }
+    expect(focused).toBe(targetName);
+    // The ring is drawn, and no ancestor clips any part of it (overflow: hidden did).
+    const ring = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement;
+      const style = getComputedStyle(el);
+      const reach = parseFloat(style.outlineWidth) + parseFloat(style.outlineOffset);
+      const r = el.getBoundingClientRect();
+      const clippedBy: string[] = [];
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (getComputedStyle(a).overflow === 'visible') continue;
+        const b = a.getBoundingClientRect();
+        if (r.left - reach < b.left || r.top - reach < b.top || r.right + reach > b.right || r.bottom + reach > b.bottom) clippedBy.push(a.className);
+      }
+      return { style: style.outlineStyle, reach, clippedBy };
+    });
+    expect(ring.style).not.toBe('none');
+    expect(ring.reach).toBeGreaterThan(0);
+    expect(ring.clippedBy).toEqual([]);
+    const box = (await group.boundingBox())!;
+    await page.screenshot({ path: path.join(ARTIFACTS, 'focus-segmented.png'), clip: { x: box.x - 8, y: box.y - 8, width: box.width + 16, height: box.height + 16 } });
   });
 
   it('charts timeouts by kind, with the worker crash and the tool timeout', async () => {

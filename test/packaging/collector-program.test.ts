@@ -6,6 +6,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -108,6 +109,36 @@ describe('the faultline program (collector/dist/cli.js)', () => {
     const listed = (await (await fetch(`${url}/api/scenarios`)).json()) as ScenarioWithLastRun[];
     expect(listed.find((s) => s.id === 'sandbox-config-missing')?.lastRun?.passed).toBe(true);
   }, 90_000);
+
+  it('names a taken port in one clear message, with the usual holder and how to move, and exits 1 without a stack', async () => {
+    // Really occupy a port, as a local OpenTelemetry Collector holding 4318/4317 would.
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = (holder.address() as net.AddressInfo).port;
+    try {
+      const cases = [
+        { env: { PORT: String(taken), FAULTLINE_GRPC_PORT: 'off' }, variable: 'PORT', fix: 'PORT=4320 npm start' },
+        { env: { PORT: '0', FAULTLINE_GRPC_PORT: String(taken) }, variable: 'FAULTLINE_GRPC_PORT', fix: 'FAULTLINE_GRPC_PORT=off' },
+      ];
+      for (const c of cases) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faultline-port-'));
+        const failed = await run(process.execPath, [BIN, 'serve'], { env: cleanEnv({ FAULTLINE_DATA_DIR: dir, ...c.env }), timeout: 60_000 }).catch(
+          (e: { code: number; stdout: string; stderr: string }) => e,
+        );
+        fs.rmSync(dir, { recursive: true, force: true });
+        expect(failed, c.variable).toMatchObject({ code: 1 });
+        const { stdout, stderr } = failed as { stdout: string; stderr: string };
+        expect(stdout).not.toContain('listening on');
+        expect(stderr.trim().split('\n'), stderr).toHaveLength(1);
+        expect(stderr).toContain(`Port ${taken} is already in use (${c.variable}, 127.0.0.1:${taken})`);
+        expect(stderr).toContain('often held by a local OpenTelemetry Collector');
+        expect(stderr).toContain(c.fix);
+        expect(stderr).not.toMatch(/\n\s+at |EADDRINUSE|Error:/);
+      }
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
+  }, 120_000);
 
   it('stops on SIGTERM after closing its storage', async () => {
     const exited = new Promise<number | null>((r) => server!.once('exit', (code) => r(code)));

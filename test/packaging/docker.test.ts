@@ -14,6 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { DockerfileParser } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../../collector/src/config.ts';
+import { allowedHostnames } from '../../collector/src/security.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,6 +71,21 @@ describe('Dockerfile', () => {
     expect((collector.volumes ?? []).filter((v) => v.startsWith('.'))).toEqual([]);
     expect(collector.environment?.DATABASE_URL).toMatch(/^postgres:\/\/.+@postgres:5432\//);
     expect(Object.keys(compose.services)).toContain('postgres');
+  });
+
+  it("starts with the compose environment, and answers other containers that call it by its service name", () => {
+    const compose = parseYaml(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: { collector: { environment: Record<string, string> } } };
+    // `${NAME:-default}` as compose expands it with nothing set in the shell.
+    const env = Object.fromEntries(Object.entries(compose.services.collector.environment).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+    const image = Object.fromEntries(
+      instructions
+        .filter((i) => i.keyword === 'ENV')
+        .flatMap((i) => i.args.split(/\s+/))
+        .map((kv) => kv.split('=') as [string, string]),
+    );
+    const config = loadConfig({ ...image, ...env });
+    expect(config.host).toBe('0.0.0.0');
+    expect(allowedHostnames(config).has('collector')).toBe(true);
   });
 
   it.skipIf(!engine)('builds with the Docker engine', async () => {

@@ -32,6 +32,7 @@ function withStats(e: CatalogEntry, s: Stats | undefined): CodeWithStats {
     category: e.category,
     title: e.title,
     userMessage: e.userMessage,
+    userSaw: e.userSaw ?? null,
     supportNote: e.supportNote,
     operatorHint: e.operatorHint,
     retryable: e.retryable,

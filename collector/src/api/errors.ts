@@ -7,16 +7,17 @@ import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { errorGroups, errors } from '../store/tables/index.ts';
 import type { Category, ErrorGroup, GroupStatus } from '@faultline/schema';
-import { ErrorGroupShape, ErrorListQueryShape, ErrorOccurrenceShape, GroupListQueryShape, GroupParamShape, GroupPatchShape, PageShape } from '@faultline/schema/api';
+import { ErrorGroupShape, ErrorListQueryShape, ErrorOccurrenceShape, GroupListQueryShape, GroupParamShape, GroupPatchShape, CountedPageShape } from '@faultline/schema/api';
 import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { errorFromRow } from '../sessions/rows.ts';
+import { errorConditions } from '../sessions/filters.ts';
 import type { Db } from '../store/db.ts';
 import { afterCursor, cursorTime, jsonBody, pageOf, valid } from './params.ts';
 
-const ErrorPageShape = PageShape(ErrorOccurrenceShape);
+const ErrorPageShape = CountedPageShape(ErrorOccurrenceShape);
 const GroupListShape = z.array(ErrorGroupShape);
 
 const groupColumns = {
@@ -39,6 +40,7 @@ function groupFromRow(r: typeof errorGroups.$inferSelect & { sessions: number },
     count: r.count,
     sessions: Number(r.sessions),
     status: r.status as GroupStatus,
+    regressedAt: r.regressedAt ? r.regressedAt.toISOString() : null,
   };
 }
 
@@ -67,21 +69,21 @@ export function errorRoutes({ store, config, alerts }: CollectorDeps) {
   return new Hono()
   .get('/errors', valid('query', ErrorListQueryShape), async (c) => {
     const p = c.req.valid('query');
-    const where: SQL[] = [];
-    if (p.code) where.push(eq(errors.code, p.code));
-    if (p.category) where.push(eq(errors.category, p.category));
-    if (p.session) where.push(eq(errors.sessionId, p.session));
-    if (p.fingerprint) where.push(eq(errors.fingerprint, p.fingerprint));
-    if (p.cursor) where.push(afterCursor(errors.at, errors.id, p.cursor));
+    const filters = errorConditions(p);
+    const where = p.cursor ? [...filters, afterCursor(errors.at, errors.id, p.cursor)] : filters;
     // Each filter has an (x, at) index (errors_*_idx), walked backwards up to limit + 1 rows.
-    const rows = await db
-      .select({ ...getTableColumns(errors), cursorTime: cursorTime(errors.at) })
-      .from(errors)
-      .where(and(...where))
-      .orderBy(desc(errors.at), desc(errors.id))
-      .limit(p.limit + 1);
+    const [rows, total] = await Promise.all([
+      db
+        .select({ ...getTableColumns(errors), cursorTime: cursorTime(errors.at) })
+        .from(errors)
+        .where(and(...where))
+        .orderBy(desc(errors.at), desc(errors.id))
+        .limit(p.limit + 1),
+      // All pages: what the Overview's "errors" card counts for the same filters.
+      db.$count(errors, and(...filters)),
+    ]);
     const page = pageOf(rows, p.limit, (r) => errorFromRow(r, codes), (r) => ({ t: r.cursorTime, id: r.id }));
-    return c.json(ErrorPageShape.parse(page), 200);
+    return c.json(ErrorPageShape.parse({ ...page, total }), 200);
   })
 
   .get('/groups', valid('query', GroupListQueryShape), async (c) => {
@@ -94,7 +96,7 @@ export function errorRoutes({ store, config, alerts }: CollectorDeps) {
     const { status } = c.req.valid('json');
     // With its alerts in one transaction: resolving a group resolves its new-group and regression alerts.
     const { updated, events } = await store.transaction(async (tx) => {
-      const rows = await tx.query('update error_groups set status = $1 where fingerprint = $2 returning fingerprint', [status, fingerprint]);
+      const rows = await tx.query('update error_groups set status = $1, regressed_at = null where fingerprint = $2 returning fingerprint', [status, fingerprint]);
       return { updated: rows, events: rows.length > 0 ? await alerts.afterGroupStatus(tx, fingerprint, status) : 0 };
     });
     if (events > 0) alerts.wake();

@@ -39,7 +39,8 @@ describe.each(STORAGES)('overview API on $name', (storage) => {
   it('counts sessions, failures, stuck and errors over the last 24 hours', async () => {
     const o = await overview();
     expect(o.window).toBe('24h');
-    expect(o.sessions).toEqual({ total: 5, active: 3, failed: 1, stuck: 1 });
+    // active excludes the stuck one: "active now" and "stuck now" are disjoint.
+    expect(o.sessions).toEqual({ total: 5, active: 2, failed: 1, stuck: 1 });
     expect(o.errors).toBe(4);
     expect(o.topCodes).toEqual([
       { code: 'AGT-PROVIDER-BILLING', title: 'AI provider account out of credits', category: 'provider', count: 2 },
@@ -63,7 +64,7 @@ describe.each(STORAGES)('overview API on $name', (storage) => {
 
   it('widens to a week', async () => {
     const o = await overview('?window=7d');
-    expect(o.sessions).toEqual({ total: 6, active: 3, failed: 2, stuck: 1 });
+    expect(o.sessions).toEqual({ total: 6, active: 2, failed: 2, stuck: 1 });
     expect(o.errors).toBe(5);
     expect(o.topCodes[0]).toMatchObject({ code: 'AGT-PROVIDER-BILLING', count: 3 });
     expect(o.series.reduce((n, b) => n + b.total, 0)).toBe(5);

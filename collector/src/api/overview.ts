@@ -1,44 +1,47 @@
 /**
  * The first screen: how many sessions were seen in the window and how many of them failed, what
- * is active and stuck right now, errors in the window, the top codes, timeouts by kind, and error
+ * is active and stuck right now (disjoint: a stuck session is not active), errors in the window, the top codes, timeouts by kind, and error
  * counts per category over time. Every count is bounded by an index range (the window, or the
  * live states), so the cost follows recent activity, not the size of history.
  */
 import { Hono } from 'hono';
-import { and, count, desc, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, count, desc, sql } from 'drizzle-orm';
 import { errors, sessions } from '../store/tables/index.ts';
-import { CATEGORIES, type Category, type Overview, type OverviewBucket } from '@faultline/schema';
+import { CATEGORIES, OVERVIEW_CARDS, cardQuery, type Category, type Overview, type OverviewBucket, type OverviewCard } from '@faultline/schema';
 import { OverviewQueryShape, OverviewShape, WINDOWS } from '@faultline/schema/api';
 import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
 import { valid } from './params.ts';
 import { timeoutStats } from './timeouts.ts';
-import { failedSession } from '../sessions/rows.ts';
+import { errorConditions, sessionConditions } from '../sessions/filters.ts';
 
-const ACTIVE_STATES = ['starting', 'running', 'retrying', 'waiting_input'];
+const card = (key: OverviewCard['key']) => OVERVIEW_CARDS.find((c) => c.key === key)!;
 
 export function overviewRoutes({ store, config }: CollectorDeps) {
   const codes = codesOf(config);
   const db = store.db;
 
   return new Hono().get('/', valid('query', OverviewQueryShape), async (c) => {
-    const { window } = c.req.valid('query');
+    const { window, includeTest = false } = c.req.valid('query');
     const { ms, bucketMs } = WINDOWS[window];
     const now = Date.now();
     const since = new Date(now - ms);
     const bucketSec = bucketMs / 1000;
+    // Each card counts exactly the list its link opens (cardQuery / cardHref in the contract).
+    const sessionsOf = (key: OverviewCard['key']) => and(...sessionConditions(db, cardQuery(card(key), window, includeTest), now));
+    const inWindow = and(...errorConditions({ window, includeTest }, now));
 
     const [total, failed, active, stuck, errorCount, top, perBucket, timeouts] = await Promise.all([
       // sessions_last_seen_idx, sessions_state_idx (state, last_seen_at), sessions_stuck_idx, errors_at_idx
-      db.$count(sessions, gte(sessions.lastSeenAt, since)),
-      db.$count(sessions, and(failedSession, gte(sessions.lastSeenAt, since))),
-      db.$count(sessions, inArray(sessions.state, ACTIVE_STATES)),
-      db.$count(sessions, eq(sessions.stuck, true)),
-      db.$count(errors, gte(errors.at, since)),
+      db.$count(sessions, and(...sessionConditions(db, { window, includeTest }, now))),
+      db.$count(sessions, sessionsOf('failed')),
+      db.$count(sessions, sessionsOf('active')),
+      db.$count(sessions, sessionsOf('stuck')),
+      db.$count(errors, and(...errorConditions(cardQuery(card('errors'), window, includeTest), now))),
       db
         .select({ code: errors.code, category: errors.category, count: count().as('n') })
         .from(errors)
-        .where(gte(errors.at, since))
+        .where(inWindow)
         .groupBy(errors.code, errors.category)
         .orderBy(desc(sql`n`), errors.code)
         .limit(10),
@@ -49,9 +52,9 @@ export function overviewRoutes({ store, config }: CollectorDeps) {
           count: count(),
         })
         .from(errors)
-        .where(gte(errors.at, since))
+        .where(inWindow)
         .groupBy(sql`bucket`, errors.category),
-      timeoutStats(db, since),
+      timeoutStats(db, since, includeTest),
     ]);
 
     const first = Math.floor(since.getTime() / bucketMs);
@@ -69,6 +72,7 @@ export function overviewRoutes({ store, config }: CollectorDeps) {
 
     const overview: Overview = {
       window,
+      includeTest,
       sessions: { total, active, failed, stuck },
       errors: errorCount,
       topCodes: top.map((t) => {

@@ -154,6 +154,18 @@ describe.each(STORAGES)('sessions API on $name', (storage) => {
     expect(body.timeline[2].code).toBe('AGT-SESSION-STUCK');
   });
 
+  it('says what to tell the customer, claiming no retry the producer did not record', async () => {
+    const billing = (await getJson<SessionDetail>(`${api}/sessions/sess-billing`)).body;
+    expect(billing.retries).toBe(0);
+    expect(billing.customerMessage).toMatch(/^Your request did not finish: .*out of credits/);
+    expect(billing.customerMessage).toMatch(/Trying again will not help until the cause is fixed/);
+    expect(billing.customerMessage).not.toMatch(/retried/);
+    const stuck = (await getJson<SessionDetail>(`${api}/sessions/sess-silent`)).body;
+    expect(stuck.customerMessage).toMatch(/^Your request stopped making progress: .*no error was shown to you/);
+    const done = (await getJson<SessionDetail>(`${api}/sessions/sess-recovered`)).body;
+    expect(done.customerMessage).toMatch(/^Your request finished successfully/);
+  });
+
   it('answers latest with the error when it is newer than the output, and the output when newer', async () => {
     const failed = await getJson<LatestOutput>(`${api}/sessions/sess-billing/latest`);
     expect(failed.status).toBe(200);

@@ -4,30 +4,31 @@
  * error for orchestrators (seed 001: reading only assistant output missed the errors).
  */
 import { Hono } from 'hono';
-import { and, desc, eq, getTableColumns, inArray, isNull, like, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, isNull } from 'drizzle-orm';
 import { errors, sessions, spans } from '../store/tables/index.ts';
-import { ATTR, type ErrorOccurrence, type SessionState, type TimelineItem, type TimelineKind } from '@faultline/schema';
+import { ATTR, customerMessage, retriesRecorded, type ErrorOccurrence, type SessionState, type TimelineItem, type TimelineKind } from '@faultline/schema';
 import {
   LatestOutputShape,
-  PageShape,
+  CountedPageShape,
   SessionDetailShape,
   SessionIdParamShape,
   SessionListQueryShape,
   SessionShape,
-  isTraceIdQuery,
+  StuckActionShape,
 } from '@faultline/schema/api';
 import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
-import { errorFromRow, failedSession, latestOutputOf, loadErrorsByIds, notFailedSession, sessionFromRow } from '../sessions/rows.ts';
+import { errorFromRow, latestOutputOf, loadErrorsByIds, sessionFromRow } from '../sessions/rows.ts';
+import { sessionConditions } from '../sessions/filters.ts';
 import type { Db } from '../store/db.ts';
-import { afterCursor, cursorTime, pageOf, valid } from './params.ts';
+import { afterCursor, cursorTime, jsonBody, pageOf, valid } from './params.ts';
 
 /** The timeline keeps the newest this many items; a runaway session must not produce a 100 MB answer. */
 export const TIMELINE_MAX = 2000;
 
-const SessionPageShape = PageShape(SessionShape);
+const SessionPageShape = CountedPageShape(SessionShape);
 
 /** The contract's filters, with `code` one this collector knows (the catalog and the operator's codes). */
 const listQuery = (codes: CodeBook) =>
@@ -36,8 +37,6 @@ const listQuery = (codes: CodeBook) =>
       error: 'is not a code in the catalog (GET /api/codes lists them)',
     }),
   });
-
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (m) => `\\${m}`);
 
 export async function findSession(db: Db, id: string) {
   const [row] = await db.select().from(sessions).where(eq(sessions.id, id)).limit(1);
@@ -51,7 +50,7 @@ export async function findSession(db: Db, id: string) {
   return row;
 }
 
-export function sessionRoutes({ store, config }: CollectorDeps) {
+export function sessionRoutes({ store, config, events }: CollectorDeps) {
   const codes = codesOf(config);
   const query = listQuery(codes);
   const db = store.db;
@@ -59,46 +58,57 @@ export function sessionRoutes({ store, config }: CollectorDeps) {
   return new Hono()
   .get('/', valid('query', query), async (c) => {
     const p = c.req.valid('query');
-    const where: (SQL | undefined)[] = [];
-    if (p.state) where.push(eq(sessions.state, p.state));
-    if (p.failed === true) where.push(failedSession);
-    if (p.failed === false) where.push(notFailedSession);
-    if (p.stuck !== undefined) where.push(eq(sessions.stuck, p.stuck));
-    if (p.service) where.push(eq(sessions.service, p.service));
-    // Sessions that hit the code at any time in retention, not only those whose last error it is.
-    if (p.code) {
-      where.push(inArray(sessions.id, db.select({ id: sql<string>`${errors.sessionId}` }).from(errors).where(eq(errors.code, p.code))));
-    }
-    if (p.q) {
-      const byId = like(sessions.id, `${escapeLike(p.q)}%`);
-      if (isTraceIdQuery(p.q)) {
-        const trace = p.q.toLowerCase();
-        where.push(
-          or(
-            byId,
-            eq(sessions.lastTraceId, trace),
-            // Any span of the trace (spans' primary key starts with trace_id).
-            inArray(sessions.id, db.select({ id: sql<string>`${spans.sessionId}` }).from(spans).where(eq(spans.traceId, trace))),
-          ),
-        );
-      } else where.push(byId);
-    }
-    if (p.cursor) where.push(afterCursor(sessions.lastSeenAt, sessions.id, p.cursor));
+    const filters = sessionConditions(db, p);
+    const where = p.cursor ? [...filters, afterCursor(sessions.lastSeenAt, sessions.id, p.cursor)] : filters;
     // (last_seen_at desc, id desc) walks sessions_last_seen_idx backwards and stops after limit + 1 rows.
-    const rows = await db
-      .select({ ...getTableColumns(sessions), cursorTime: cursorTime(sessions.lastSeenAt) })
-      .from(sessions)
-      .where(and(...where))
-      .orderBy(desc(sessions.lastSeenAt), desc(sessions.id))
-      .limit(p.limit + 1);
+    const [rows, total] = await Promise.all([
+      db
+        .select({ ...getTableColumns(sessions), cursorTime: cursorTime(sessions.lastSeenAt) })
+        .from(sessions)
+        .where(and(...where))
+        .orderBy(desc(sessions.lastSeenAt), desc(sessions.id))
+        .limit(p.limit + 1),
+      // All pages: the number the Overview's card shows for the same filters.
+      db.$count(sessions, and(...filters)),
+    ]);
     const page = pageOf(rows, p.limit, sessionFromRow, (r) => ({ t: r.cursorTime, id: r.id }));
-    return c.json(SessionPageShape.parse(page), 200);
+    return c.json(SessionPageShape.parse({ ...page, total }), 200);
   })
 
   .get('/:id', valid('param', SessionIdParamShape), async (c) => {
     const { id } = c.req.valid('param');
     const session = sessionFromRow(await findSession(db, id));
-    return c.json(SessionDetailShape.parse({ session, timeline: await loadTimeline(db, id, codes) }), 200);
+    const timeline = await loadTimeline(db, id, codes);
+    const retries = retriesRecorded(timeline);
+    const retryable = session.lastError ? (codes.get(session.lastError.code)?.retryable ?? null) : null;
+    return c.json(SessionDetailShape.parse({ session, timeline, customerMessage: customerMessage(session, { retries, retryable }), retries }), 200);
+  })
+
+  // Acknowledge a stall (it stays stuck, marked) or dismiss it (it leaves "stuck now"; the
+  // watchdog re-flags only after a newer sign of life stalls again). Stored, so it survives
+  // reloads and restarts. A dismissal records the last sign of life it covers (span time, so a
+  // producer's clock skew cannot hide the next stall).
+  .post('/:id/stuck', valid('param', SessionIdParamShape), jsonBody('{"action":"dismiss"}'), valid('json', StuckActionShape), async (c) => {
+    const { id } = c.req.valid('param');
+    const { action } = c.req.valid('json');
+    await findSession(db, id);
+    const rows =
+      action === 'dismiss'
+        ? await store.query<{ id: string }>(
+            `update sessions set stuck = false, stuck_kind = null, stuck_since = null, stuck_acknowledged_at = null,
+               stuck_dismissed_at = greatest(last_seen_at, state_at), updated_at = now() where id = $1 and stuck returning id`,
+            [id],
+          )
+        : await store.query<{ id: string }>(
+            'update sessions set stuck_acknowledged_at = now(), updated_at = now() where id = $1 and stuck returning id',
+            [id],
+          );
+    if (rows.length === 0) {
+      throw new FaultlineError('invalid_request', 400, `Session ${JSON.stringify(id)} is not stuck, so there is nothing to ${action}.`);
+    }
+    const session = sessionFromRow(await findSession(db, id));
+    events.publish({ type: 'session', session });
+    return c.json(SessionShape.parse(session), 200);
   })
 
   .get('/:id/latest', valid('param', SessionIdParamShape), async (c) => {

@@ -4,10 +4,10 @@
  * sessions it hit, so "Activity timeout" stops being one opaque bucket (seed 003).
  */
 import { Hono } from 'hono';
-import { and, desc, eq, gte, isNotNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, isNotNull, notInArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { errors } from '../store/tables/index.ts';
-import { TIMEOUT_KINDS, type Session, type TimeoutStat } from '@faultline/schema';
+import { TEST_DATA_SERVICES, TIMEOUT_KINDS, type Session, type TimeoutStat } from '@faultline/schema';
 import { TimeoutStatShape, TimeoutsQueryShape, WINDOWS } from '@faultline/schema/api';
 import type { CollectorDeps } from '../deps.ts';
 import { loadSessionsByIds } from '../sessions/rows.ts';
@@ -20,7 +20,7 @@ const AFFECTED_SESSIONS = 100;
 const TimeoutListShape = z.array(TimeoutStatShape);
 
 /** One entry per known kind (zeros included, so charts keep their categories), then any other kind seen. */
-export async function timeoutStats(db: Db, since: Date): Promise<TimeoutStat[]> {
+export async function timeoutStats(db: Db, since: Date, includeTest = false): Promise<TimeoutStat[]> {
   // errors_timeout_kind_idx (timeout_kind, at).
   const rows = await db
     .select({
@@ -31,7 +31,7 @@ export async function timeoutStats(db: Db, since: Date): Promise<TimeoutStat[]> 
       codes: sql<string[]>`array_agg(distinct ${errors.code})`,
     })
     .from(errors)
-    .where(and(isNotNull(errors.timeoutKind), gte(errors.at, since)))
+    .where(and(isNotNull(errors.timeoutKind), gte(errors.at, since), ...(includeTest ? [] : [notInArray(errors.service, [...TEST_DATA_SERVICES])])))
     .groupBy(errors.timeoutKind);
   const byKind = new Map(rows.map((r) => [r.kind, r]));
   const kinds = [...TIMEOUT_KINDS, ...rows.map((r) => r.kind).filter((k) => !(TIMEOUT_KINDS as readonly string[]).includes(k)).sort()];
@@ -43,11 +43,11 @@ export async function timeoutStats(db: Db, since: Date): Promise<TimeoutStat[]> 
   });
 }
 
-async function affectedSessions(db: Db, kind: string, since: Date): Promise<Session[]> {
+async function affectedSessions(db: Db, kind: string, since: Date, includeTest: boolean): Promise<Session[]> {
   const hits = await db
     .select({ sessionId: sql<string>`${errors.sessionId}`, last: sql`max(${errors.at})` })
     .from(errors)
-    .where(and(eq(errors.timeoutKind, kind), gte(errors.at, since), isNotNull(errors.sessionId)))
+    .where(and(eq(errors.timeoutKind, kind), gte(errors.at, since), isNotNull(errors.sessionId), ...(includeTest ? [] : [notInArray(errors.service, [...TEST_DATA_SERVICES])])))
     .groupBy(errors.sessionId)
     .orderBy(desc(sql`max(${errors.at})`))
     .limit(AFFECTED_SESSIONS);
@@ -59,11 +59,11 @@ export function timeoutRoutes({ store }: CollectorDeps) {
   return new Hono().get('/', valid('query', TimeoutsQueryShape), async (c) => {
     const p = c.req.valid('query');
     const since = new Date(Date.now() - WINDOWS[p.window].ms);
-    const stats = await timeoutStats(store.db, since);
+    const stats = await timeoutStats(store.db, since, p.includeTest === true);
     if (!p.kind) return c.json(TimeoutListShape.parse(stats), 200);
     const stat = stats.find((s) => s.kind === p.kind) ?? { kind: p.kind, count: 0, sessions: 0, lastSeen: null, codes: [] };
     // With `kind=`: the one kind, with the sessions it hit in the window.
-    const withSessions: TimeoutStat = { ...stat, affectedSessions: await affectedSessions(store.db, p.kind, since) };
+    const withSessions: TimeoutStat = { ...stat, affectedSessions: await affectedSessions(store.db, p.kind, since, p.includeTest === true) };
     return c.json(TimeoutListShape.parse([withSessions]), 200);
   });
 }

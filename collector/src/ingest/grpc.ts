@@ -18,7 +18,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config.ts';
 import { ingestKeyProblem } from '../auth.ts';
-import { StartupError } from '../errors.ts';
+import { isPortTaken, portTakenError, StartupError } from '../errors.ts';
 import { encodeExportResponse, encodeRetryStatus, GrpcCode, OtlpDecodeError } from '../otlp/index.ts';
 import { OtlpExport, type Signal } from './export.ts';
 import { BackPressureError, type IngestPipeline } from './pipeline.ts';
@@ -92,10 +92,14 @@ export async function startGrpcServer(config: Config, pipeline: IngestPipeline, 
     server.addService(serviceDefinition(service), { Export: exportCall });
   }
   const host = config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
+  // grpc-js logs a failed bind itself ("E No address added…"); the StartupError below says it in
+  // words, once, so its log stays quiet while binding.
+  grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-  }).catch((err: Error) => {
+  }).finally(() => grpc.setLogVerbosity(grpcLogVerbosity())).catch((err: Error) => {
     server.forceShutdown();
+    if (isPortTaken(err)) throw portTakenError('grpc', host, port, err);
     throw new StartupError(
       `Cannot serve OTLP/gRPC on ${host}:${port} (${err.message}). Set FAULTLINE_GRPC_PORT to a free port, or FAULTLINE_GRPC_PORT=off to turn gRPC off.`,
     );
@@ -115,4 +119,11 @@ export async function startGrpcServer(config: Config, pipeline: IngestPipeline, 
         });
       }),
   };
+}
+
+/** grpc-js's own level from GRPC_NODE_VERBOSITY / GRPC_VERBOSITY (default ERROR), restored after a bind. */
+function grpcLogVerbosity(): grpc.logVerbosity {
+  const name = (process.env.GRPC_NODE_VERBOSITY ?? process.env.GRPC_VERBOSITY ?? '').toUpperCase();
+  const levels: Record<string, grpc.logVerbosity> = { DEBUG: grpc.logVerbosity.DEBUG, INFO: grpc.logVerbosity.INFO, NONE: grpc.logVerbosity.NONE };
+  return levels[name] ?? grpc.logVerbosity.ERROR;
 }

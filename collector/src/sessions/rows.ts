@@ -1,18 +1,21 @@
 /** Database rows → the API's JSON shapes (schema/src/api.ts). One mapping, used by every route and the live stream. */
-import { and, desc, eq, inArray, isNotNull, isNull, not, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, not, sql, type SQL } from 'drizzle-orm';
 import { errors, sessions } from '../store/tables/index.ts';
-import type { Category, ErrorOccurrence, LatestOutput, Retryable, Session, SessionState, StuckKind } from '@faultline/schema';
+import { ACTIVE_STATES, isTestDataService, type Category, type ErrorOccurrence, type LatestOutput, type Retryable, type Session, type SessionState, type StuckKind } from '@faultline/schema';
 import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { Db } from '../store/db.ts';
 
 export type SessionRow = typeof sessions.$inferSelect;
 
 /**
- * What "failed" means everywhere (lists, overview, dashboard): the session is in `error`, or it
- * never told us its state (a plain OpenTelemetry producer sends no status spans) and an error is
- * the only signal we have.
+ * What "failed" means everywhere (lists, overview, dashboard) — isFailedSession in the contract:
+ * the session is in `error`, or it never told us its state (a plain OpenTelemetry producer sends
+ * no status spans) and its last outcome is an error: no call started after the error succeeded.
  */
-export const failedSession: SQL = or(eq(sessions.state, 'error'), and(isNull(sessions.state), isNotNull(sessions.lastErrorCode)))!;
+export const failedSession: SQL = sql`(coalesce(${sessions.state}, '') = 'error' or (${sessions.state} is null and ${sessions.lastErrorCode} is not null and coalesce(${sessions.lastOkAt} <= ${sessions.lastErrorAt}, true)))`;
+/** "Active now" — isActiveSession in the contract: an active state, not stuck, not abandoned. */
+export const activeSession: SQL = and(inArray(sessions.state, [...ACTIVE_STATES]), eq(sessions.stuck, false), isNull(sessions.abandonedAt))!;
+
 export const notFailedSession: SQL = not(failedSession);
 export type ErrorRow = typeof errors.$inferSelect;
 
@@ -45,6 +48,11 @@ export function sessionFromRow(r: SessionRow): Session {
     spanCount: r.spanCount,
     lastTraceId: r.lastTraceId,
     lastHeartbeat: r.lastHeartbeatAt ? { at: iso(r.lastHeartbeatAt)!, details: r.lastHeartbeat ?? {} } : null,
+    lastOkAt: iso(r.lastOkAt),
+    abandonedAt: iso(r.abandonedAt),
+    stuckAcknowledgedAt: iso(r.stuckAcknowledgedAt),
+    stuckDismissedAt: iso(r.stuckDismissedAt),
+    testData: isTestDataService(r.service),
   };
 }
 

@@ -32,9 +32,11 @@ describe.each(STORAGES)('wall-clock stuck detection on $name', (storage) => {
       tracer.startSpan(name, { attributes: { [ATTR.sessionId]: id, ...attributes } }).end();
       await provider.forceFlush();
     };
+    // The limit counts from the status span's own start time, so the clock starts before it is
+    // sent (its export can take a few hundred ms on a busy machine).
+    const started = Date.now();
     await send(SPAN.status, { [ATTR.sessionState]: 'running' });
     // Heartbeats every 300 ms: never silent, so only the wall clock can catch it.
-    const started = Date.now();
     let flaggedAfter: number | null = null;
     while (Date.now() - started < 6000) {
       await send(SPAN.heartbeat, { 'faultline.heartbeat.phase': 'tool_calls' });

@@ -4,25 +4,39 @@
  * sign of life is older than its threshold is flagged with a kind, gets one AGT-SESSION-STUCK
  * occurrence per stall, and is pushed to live viewers. A later span clears the flag (write-batch.ts).
  */
-import { STUCK_CODE, fingerprint, getCatalogEntry, renderUserMessage } from '@faultline/schema';
+import { DEFAULT_ABANDONED_AFTER_MS, STUCK_CODE, fingerprint, getCatalogEntry, renderUserMessage } from '@faultline/schema';
 import type { Config } from '../config.ts';
 import type { SqlRunner, Store } from '../store/db.ts';
 import { upsertGroups } from '../store/write-batch.ts';
 import type { EnrichedError } from '../ingest/enrich.ts';
 import { describeForLog } from '../errors.ts';
 
+// Silent far beyond any threshold (a collector restarted after a quiet weekend, a runtime that
+// vanished): abandoned, not a fresh stall — no occurrence, no stuck event, no alert, and it
+// leaves "stuck now" and "active now". A new span clears the mark (write-batch.ts).
+const MARK_ABANDONED = `
+update sessions set abandoned_at = now(), stuck = false, stuck_kind = null, stuck_since = null, stuck_acknowledged_at = null,
+  updated_at = now()
+where abandoned_at is null and state in ('starting', 'running', 'retrying', 'waiting_input')
+  and last_seen_at < now() - make_interval(secs => $1::float8 / 1000.0)
+returning id`;
+
 // Silent: no span for the state's threshold (the per-session override beats the default).
 // Wall clock: still `running` long after it began, heartbeats or not.
+// A stall an operator dismissed is not flagged again until a newer sign of life (silent) or a
+// newer status change (wall clock).
 const FLAG_STUCK = `
 with due as (
   select id, case
     when last_seen_at < now() - make_interval(secs => coalesce(stuck_after_ms,
       case state when 'starting' then $1::int when 'running' then $2::int else $3::int end) / 1000.0)
+      and (stuck_dismissed_at is null or stuck_dismissed_at < last_seen_at)
       then case state when 'running' then 'running_silent' else state end
-    when state = 'running' and state_at < now() - make_interval(secs => $7::int / 1000.0) then 'running_wallclock'
+    when state = 'running' and state_at < now() - make_interval(secs => $7::int / 1000.0)
+      and (stuck_dismissed_at is null or stuck_dismissed_at < state_at) then 'running_wallclock'
   end as kind
   from sessions
-  where not stuck and state in ('starting', 'running', 'retrying')
+  where not stuck and abandoned_at is null and state in ('starting', 'running', 'retrying')
 )
 update sessions s set stuck = true, stuck_since = now(), stuck_kind = due.kind,
   error_count = s.error_count + 1,
@@ -44,6 +58,8 @@ on conflict (id) do nothing`;
 
 export interface StuckSweepResult {
   flagged: string[];
+  /** Sessions this sweep marked abandoned (silent past abandonedAfterMs), never flagged. */
+  abandoned: string[];
 }
 
 /** Runs inside the sweep's transaction with the sessions it flagged (alerts write their outbox rows here). */
@@ -54,14 +70,16 @@ export async function markStuckSessions(
   thresholds: Config['stuckThresholdsMs'],
   wallclockMs: number,
   inTransaction: StuckHook = async () => {},
+  abandonedAfterMs: number = DEFAULT_ABANDONED_AFTER_MS,
 ): Promise<StuckSweepResult> {
   const entry = getCatalogEntry(STUCK_CODE)!;
   return store.transaction(async (tx) => {
+    const abandoned = (await tx.query<{ id: string }>(MARK_ABANDONED, [abandonedAfterMs])).map((r) => r.id);
     const rows = await tx.query<{
       id: string; service: string; state: string; stuck_kind: string; provider: string | null; model: string | null;
       last_seen_at: Date | string; state_at: Date | string | null; last_trace_id: string | null; stuck_us: number | string;
     }>(FLAG_STUCK, [thresholds.starting, thresholds.running, thresholds.retrying, entry.code, entry.category, entry.userMessage, wallclockMs]);
-    if (rows.length === 0) return { flagged: [] };
+    if (rows.length === 0) return { flagged: [], abandoned };
     const c: unknown[][] = Array.from({ length: 9 }, () => []);
     const groupInputs: { error: EnrichedError; atUs: number }[] = [];
     const fp = fingerprint({ code: entry.code, exceptionType: null, message: 'no progress' });
@@ -97,14 +115,14 @@ export async function markStuckSessions(
     await tx.query(INSERT_STUCK_ERRORS, [...c.slice(0, 5), entry.code, entry.category, fp, entry.httpStatus, entry.retryable, ...c.slice(5)]);
     await upsertGroups(tx, groupInputs);
     await inTransaction(tx, rows.map((r) => ({ id: r.id, stuckUs: Number(r.stuck_us) })));
-    return { flagged: rows.map((r) => r.id) };
+    return { flagged: rows.map((r) => r.id), abandoned };
   });
 }
 
 /** Sweep on an interval until stopped. Failures are logged and retried at the next tick. */
 export function startWatchdog(
   store: Store,
-  config: Pick<Config, 'stuckThresholdsMs' | 'stuckWallclockMs' | 'sweepIntervalMs'>,
+  config: Pick<Config, 'stuckThresholdsMs' | 'stuckWallclockMs' | 'sweepIntervalMs'> & Partial<Pick<Config, 'abandonedAfterMs'>>,
   onFlagged: (ids: string[]) => void | Promise<void>,
   counters: { stuckFlagged: number; sweeps: number },
   inTransaction?: StuckHook,
@@ -116,7 +134,7 @@ export function startWatchdog(
     if (running || stopped) return;
     running = (async () => {
       try {
-        const { flagged } = await markStuckSessions(store, config.stuckThresholdsMs, config.stuckWallclockMs, inTransaction);
+        const { flagged } = await markStuckSessions(store, config.stuckThresholdsMs, config.stuckWallclockMs, inTransaction, config.abandonedAfterMs);
         counters.sweeps++;
         lastFailure = '';
         if (flagged.length) {

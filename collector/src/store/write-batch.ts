@@ -111,7 +111,8 @@ on conflict (fingerprint) do update set
   first_seen = least(error_groups.first_seen, excluded.first_seen),
   last_seen = greatest(error_groups.last_seen, excluded.last_seen),
   count = ${saturatingAdd('error_groups.count', 'excluded.count')},
-  status = case when error_groups.status = 'resolved' then 'open' else error_groups.status end
+  status = case when error_groups.status = 'resolved' then 'open' else error_groups.status end,
+  regressed_at = case when error_groups.status = 'resolved' then now() else error_groups.regressed_at end
 returning fingerprint, (xmax = 0) as created,
   coalesce((select g.status = 'resolved' from error_groups g where g.fingerprint = error_groups.fingerprint), false) as reopened`;
 // In RETURNING, xmax = 0 marks a row this statement inserted; the subquery reads the statement's
@@ -155,6 +156,8 @@ interface SessionAgg {
   heartbeat: unknown;
   output: string | null;
   outputUs: number | null;
+  /** Start of the newest span that succeeded (no error, status not ERROR; heartbeats and status spans aside). */
+  okUs: number | null;
 }
 
 function aggregateSessions(spans: EnrichedSpan[]): SessionAgg[] {
@@ -166,7 +169,7 @@ function aggregateSessions(spans: EnrichedSpan[]): SessionAgg[] {
       agg = {
         id: s.sessionId, service: s.service, agent: null, provider: null, model: null, state: null, stateMessage: null,
         stateUs: null, stuckAfterMs: null, err: null, firstUs: s.startUs, lastUs: s.endUs, errorCount: 0, spanCount: 0,
-        traceId: s.span.traceId, hbUs: null, heartbeat: null, output: null, outputUs: null,
+        traceId: s.span.traceId, hbUs: null, heartbeat: null, output: null, outputUs: null, okUs: null,
       };
       bySession.set(s.sessionId, agg);
     }
@@ -189,6 +192,11 @@ function aggregateSessions(spans: EnrichedSpan[]): SessionAgg[] {
     if (s.error && !s.errorPropagated) {
       agg.errorCount++;
       if (!agg.err || s.endUs >= agg.err.atUs) agg.err = { ...s.error, atUs: s.endUs };
+    }
+    // A call that started after an error and succeeded is what tells "recovered" from "failed"
+    // for producers that send no status spans (derivedOutcome in the contract).
+    if (s.error === null && s.span.statusCode !== 2 && s.spanType !== 'heartbeat' && s.spanType !== 'status' && (agg.okUs === null || s.startUs > agg.okUs)) {
+      agg.okUs = s.startUs;
     }
     if (s.heartbeat && (agg.hbUs === null || s.endUs >= agg.hbUs)) {
       agg.hbUs = s.endUs;
@@ -227,6 +235,7 @@ export const SESSION_COLUMNS: readonly Column<SessionAgg>[] = [
   column('last_heartbeat', 'jsonb', (g) => g.heartbeat),
   column('latest_output', 'text', (g) => g.output),
   column('latest_output_at', 'timestamptz', (g) => g.outputUs),
+  column('last_ok_at', 'timestamptz', (g) => g.okUs),
 ];
 
 /**
@@ -257,6 +266,9 @@ on conflict (id) do update set
   stuck = ${STILL_STUCK},
   stuck_kind = case when ${STILL_STUCK} then s.stuck_kind end,
   stuck_since = case when ${STILL_STUCK} then s.stuck_since end,
+  stuck_acknowledged_at = case when ${STILL_STUCK} then s.stuck_acknowledged_at end,
+  abandoned_at = case when excluded.last_seen_at > s.last_seen_at then null else s.abandoned_at end,
+  last_ok_at = greatest(s.last_ok_at, excluded.last_ok_at),
   error_count = ${saturatingAdd('s.error_count', 'excluded.error_count')},
   span_count = ${saturatingAdd('s.span_count', 'excluded.span_count')},
   last_trace_id = case when excluded.last_seen_at >= s.last_seen_at then excluded.last_trace_id else s.last_trace_id end,

@@ -7,7 +7,7 @@
 import { get, writable } from 'svelte/store';
 import { ApiRequestError, createApiClient, unwrap } from '@faultline/collector/client';
 import { WINDOW_NAMES } from '@faultline/schema';
-import type { ScenarioWithLastRun, SessionListQuery, WindowName } from '@faultline/schema';
+import type { GroupStatus, ScenarioWithLastRun, SessionListQuery, StuckAction, WindowName } from '@faultline/schema';
 import { STREAM_POSITION_HEADER, type AlertRuleInput, type AlertRulePatch, type DeliveryListQuery, type DestinationInput } from '@faultline/schema/api';
 
 export { ApiRequestError };
@@ -79,17 +79,27 @@ export function query(params: Query): Record<string, string> {
 export interface SessionFilter {
   state?: string;
   stuck?: boolean;
-  /** In error, or with an error and no state at all (plain OpenTelemetry producers). */
+  /** In error, or no state at all and the last outcome an error (derivedOutcome in the contract). */
   failed?: boolean;
+  /** Active now: not stuck, not abandoned. */
+  active?: boolean;
   code?: string;
   service?: string;
   q?: string;
+  /** Seen within this window; '' = all of retention. */
+  window?: string;
+  /** Include test and demo data (scenarios, the example runtime). */
+  includeTest?: boolean;
 }
 
 export interface ErrorFilter {
   code?: string;
   category?: string;
   session?: string;
+  window?: string;
+  /** Only timeouts (an occurrence with a timeout kind, whatever its category). */
+  timeout?: boolean;
+  includeTest?: boolean;
 }
 
 export type Window = WindowName;
@@ -98,7 +108,8 @@ export const WINDOWS: Window[] = [...WINDOW_NAMES];
 export type Scenario = ScenarioWithLastRun;
 
 export const api = {
-  overview: (window: Window, signal?: AbortSignal) => unwrap(client.api.overview.$get({ query: { window } }, { init: { signal } })),
+  overview: (window: Window, signal?: AbortSignal, includeTest = false) =>
+    unwrap(client.api.overview.$get({ query: query({ window, includeTest }) as { window: Window } }, { init: { signal } })),
 
   sessions: (filter: SessionFilter & { limit?: number; cursor?: string | null }, signal?: AbortSignal) =>
     unwrap(client.api.sessions.$get({ query: query({ ...filter }) as SessionListQuery }, { init: { signal } })),
@@ -112,11 +123,19 @@ export const api = {
   code: (code: string, signal?: AbortSignal) => unwrap(client.api.codes[':code'].$get({ param: { code } }, { init: { signal } })),
 
   errors: (filter: ErrorFilter & { limit?: number; cursor?: string | null }, signal?: AbortSignal) =>
-    unwrap(client.api.errors.$get({ query: query({ ...filter }) }, { init: { signal } })),
+    unwrap(client.api.errors.$get({ query: query({ ...filter }) as Record<string, string> }, { init: { signal } })),
 
   groups: (filter: ErrorFilter, signal?: AbortSignal) => unwrap(client.api.groups.$get({ query: query({ code: filter.code }) }, { init: { signal } })),
 
-  timeouts: (window: Window, signal?: AbortSignal) => unwrap(client.api.timeouts.$get({ query: { window } }, { init: { signal } })),
+  /** Resolve, ignore or reopen a group (a resolved group that recurs reopens by itself: "regressed"). */
+  setGroupStatus: (fingerprint: string, status: GroupStatus) =>
+    unwrap(client.api.groups[':fingerprint'].$patch({ param: { fingerprint }, json: { status } })),
+
+  /** Acknowledge a stall (stays stuck, marked) or dismiss it (leaves "stuck now" until it stalls again). */
+  stuckAction: (id: string, action: StuckAction) => unwrap(client.api.sessions[':id'].stuck.$post({ param: { id }, json: { action } })),
+
+  timeouts: (window: Window, signal?: AbortSignal, includeTest = false) =>
+    unwrap(client.api.timeouts.$get({ query: query({ window, includeTest }) as { window: Window } }, { init: { signal } })),
 
   timeoutKind: (window: Window, kind: string, signal?: AbortSignal) =>
     unwrap(client.api.timeouts.$get({ query: { window, kind } }, { init: { signal } })),

@@ -1,4 +1,4 @@
-import type { Session, SessionState } from '@faultline/schema';
+import { WINDOW_NAMES, type Session, type SessionState, type WindowName } from '@faultline/schema';
 import { sessionMatches as matchesApiFilter } from '@faultline/schema';
 import { query, type SessionFilter } from './api.ts';
 
@@ -6,6 +6,9 @@ export function filterFromQuery(query: URLSearchParams): SessionFilter {
   return {
     stuck: query.get('stuck') === 'true',
     failed: query.get('failed') === 'true',
+    active: query.get('active') === 'true',
+    window: (WINDOW_NAMES as string[]).includes(query.get('window') ?? '') ? (query.get('window') as string) : '',
+    includeTest: query.get('includeTest') === 'true',
     state: query.get('state') ?? '',
     code: query.get('code') ?? '',
     service: query.get('service') ?? '',
@@ -26,6 +29,9 @@ export function sessionMatches(filter: SessionFilter, s: Session): boolean {
       state: given.state as SessionState | undefined,
       stuck: given.stuck ? true : undefined,
       failed: given.failed ? true : undefined,
+      active: given.active ? true : undefined,
+      window: (given.window as WindowName | undefined) || undefined,
+      includeTest: given.includeTest ? true : undefined,
       code: given.code,
       service: given.service,
       q: given.q,

@@ -1,4 +1,4 @@
-import type { ErrorOccurrence, Page, Session, TimelineItem } from '@faultline/schema';
+import type { CountedPage, ErrorOccurrence, Session, TimelineItem } from '@faultline/schema';
 import { vi } from 'vitest';
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
@@ -23,6 +23,11 @@ export function makeSession(overrides: Partial<Session> = {}): Session {
     spanCount: 12,
     lastTraceId: '4bf92f3577b34da6a3ce929d0e0e4736',
     lastHeartbeat: null,
+    lastOkAt: null,
+    abandonedAt: null,
+    stuckAcknowledgedAt: null,
+    stuckDismissedAt: null,
+    testData: false,
     ...overrides,
   };
 }
@@ -56,7 +61,7 @@ export const stuckStarting = makeSession({
   },
 });
 
-export const sessionPage: Page<Session> = { items: [stuckStarting, billingFailed], nextCursor: 'cursor-2' };
+export const sessionPage: CountedPage<Session> = { items: [stuckStarting, billingFailed], nextCursor: 'cursor-2', total: 3 };
 
 export function makeError(overrides: Partial<ErrorOccurrence> = {}): ErrorOccurrence {
   return {

@@ -10,6 +10,7 @@ const entry = (code: string, overrides: Partial<CodeWithStats>): CodeWithStats =
   category: 'provider',
   title: code,
   userMessage: '',
+  userSaw: null,
   supportNote: '',
   operatorHint: '',
   retryable: 'no',

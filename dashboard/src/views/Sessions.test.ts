@@ -13,7 +13,7 @@ describe('Sessions view', () => {
     const { calls } = stubFetch({
       '/api/sessions': (url) =>
         url.searchParams.get('cursor') === 'cursor-2'
-          ? json({ items: [makeSession({ id: 'sess_page2', stuck: true })], nextCursor: null })
+          ? json({ items: [makeSession({ id: 'sess_page2', stuck: true })], nextCursor: null, total: 3 })
           : json(sessionPage),
     });
     render(Sessions);
@@ -47,7 +47,7 @@ describe('Sessions view', () => {
     vi.stubGlobal('EventSource', FakeEventSource);
     FakeEventSource.all = [];
     navigate('/sessions?stuck=true');
-    stubFetch({ '/api/sessions': () => json({ items: [], nextCursor: null }) });
+    stubFetch({ '/api/sessions': () => json({ items: [], nextCursor: null, total: 0 }) });
     render(Sessions);
     expect(await screen.findByText('No session matches these filters')).toBeTruthy();
 
@@ -66,7 +66,7 @@ describe('Sessions view', () => {
 
   it('says what to do when there are no sessions at all', async () => {
     navigate('/sessions');
-    stubFetch({ '/api/sessions': () => json({ items: [], nextCursor: null }) });
+    stubFetch({ '/api/sessions': () => json({ items: [], nextCursor: null, total: 0 }) });
     render(Sessions);
     expect(await screen.findByText('No sessions yet')).toBeTruthy();
     expect(screen.getByText(/Point an OpenTelemetry exporter or the Faultline SDK at/)).toBeTruthy();

@@ -15,6 +15,8 @@ export const errorGroups = pgTable(
     count: integer('count').notNull().default(0),
     /** open | resolved | ignored */
     status: text('status').notNull().default('open'),
+    /** When a resolved group saw a new occurrence and reopened by itself (a regression); cleared when an operator sets the status. */
+    regressedAt: tz('regressed_at'),
   },
   (t) => [index('error_groups_last_seen_idx').on(t.lastSeen), index('error_groups_code_idx').on(t.code)],
 );

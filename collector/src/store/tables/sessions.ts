@@ -32,6 +32,14 @@ export const sessions = pgTable(
     lastHeartbeat: jsonb('last_heartbeat').$type<Record<string, unknown>>(),
     latestOutput: text('latest_output'),
     latestOutputAt: tz('latest_output_at'),
+    /** Start of the newest span without an error (plain-OTel sessions derive their outcome from it). */
+    lastOkAt: tz('last_ok_at'),
+    /** Operator acknowledged the current stall (POST /api/sessions/:id/stuck). */
+    stuckAcknowledgedAt: tz('stuck_acknowledged_at'),
+    /** Operator dismissed the stall: the last sign of life (span time) it covered; the watchdog re-flags only after a newer one. */
+    stuckDismissedAt: tz('stuck_dismissed_at'),
+    /** Silent past the abandoned threshold: neither stuck nor active; a new span clears it. */
+    abandonedAt: tz('abandoned_at'),
     updatedAt: tz('updated_at').notNull().defaultNow(),
   },
   (t) => [
