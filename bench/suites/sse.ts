@@ -101,7 +101,7 @@ export async function runSse(report: Report, o: SseOptions): Promise<void> {
           const db = storage === 'postgres' ? await createBenchDatabase(tag) : null;
           const env: Record<string, string> = db
             ? { DATABASE_URL: db.url }
-            : { FAULTLINE_DATA_DIR: path.join(tmp, tag) };
+            : { FAULTLINE_DATA_DIR: path.join(tmp, tag), DATABASE_URL: '' };
           env.FAULTLINE_MAX_SSE_VIEWERS = String(Math.max(200, viewers + 10));
           let stats: ViewerStats | null = null;
           try {
