@@ -34,6 +34,8 @@ export const API_ERROR_STATUS = {
   storage_unavailable: 503,
   /** The collector is draining after SIGTERM. */
   shutting_down: 503,
+  /** GET /api/stream: FAULTLINE_MAX_SSE_VIEWERS live viewers are already connected; Retry-After says when to try again. */
+  too_many_viewers: 503,
 } as const;
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
 export const API_ERROR_CODES = Object.keys(API_ERROR_STATUS) as [ApiErrorCode, ...ApiErrorCode[]];
