@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- suite…] [--flags]`: the numbers of DESIGN §8, measured side by side in one
- * run on this machine. Suites: ingest, sdk, queries, stuck, bundle, scrub, classifier, alerts (default: all). Prints a table
+ * run on this machine. Suites: ingest, sdk, queries, stuck, bundle, scrub, classifier, alerts, sse (default: all). Prints a table
  * and writes bench/results/latest.json (figures under stable keys; a partial run keeps the other
  * suites' last figures and says when each suite ran).
  *
@@ -22,8 +22,9 @@ import { runBundle } from './suites/bundle.ts';
 import { runScrub } from './suites/scrub.ts';
 import { runClassifier } from './suites/classifier.ts';
 import { runAlerts } from './suites/alerts.ts';
+import { runSse } from './suites/sse.ts';
 
-const SUITES = ['ingest', 'sdk', 'queries', 'stuck', 'bundle', 'scrub', 'classifier', 'alerts'] as const;
+const SUITES = ['ingest', 'sdk', 'queries', 'stuck', 'bundle', 'scrub', 'classifier', 'alerts', 'sse'] as const;
 type Suite = (typeof SUITES)[number];
 
 const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url));
@@ -71,7 +72,14 @@ async function main(): Promise<void> {
       else if (suite === 'stuck') await runStuck(report, { quick });
       else if (suite === 'scrub') await runScrub(report, { quick });
       else if (suite === 'classifier') await runClassifier(report, { quick });
-      else if (suite === 'alerts') await runAlerts(report, { quick, storages: flags.has('storage') ? [flags.get('storage') as 'postgres' | 'pglite'] : undefined });
+      else if (suite === 'sse') {
+        await runSse(report, {
+          storages: flags.has('storage') ? [flags.get('storage') as 'postgres' | 'pglite'] : ['postgres', 'pglite'],
+          spans: quick ? { postgres: 20_000, pglite: 10_000 } : { postgres: 60_000, pglite: 30_000 },
+          rounds: Number(flags.get('rounds') ?? (quick ? 1 : 2)),
+          viewerCounts: quick ? [100] : [100, 1000],
+        });
+      } else if (suite === 'alerts') await runAlerts(report, { quick, storages: flags.has('storage') ? [flags.get('storage') as 'postgres' | 'pglite'] : undefined });
       else await runBundle(report);
       ran[suite] = new Date(started).toISOString();
     } catch (err) {

@@ -11,5 +11,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts'],
     environment: 'jsdom',
     setupFiles: ['src/test/setup.ts'],
+    // jsdom renders share two cores with the Node project's PGlite and Chromium tests; a view test
+    // that takes ~1 s alone was seen at 5 s under that load.
+    testTimeout: 20_000,
   },
 });

@@ -220,9 +220,15 @@ export async function httpRun(
   env: Record<string, string>,
   batches: TrafficBatch[],
   o: IngestOptions,
-  options: { collectors?: number; dbName?: string } = {},
+  options: {
+    collectors?: number;
+    dbName?: string;
+    /** After the warm-up, before the clock starts (e.g. connect live viewers); returns its own clean-up. */
+    beforeSend?: (urls: string[]) => Promise<() => Promise<void>>;
+  } = {},
 ): Promise<HttpResult> {
   const children: { child: ChildProcess; url: string }[] = [];
+  let afterSend: (() => Promise<void>) | null = null;
   try {
     for (let i = 0; i < (options.collectors ?? 1); i++) children.push(await startChild(env, o.profile && i === 0));
     // One small warm-up request per collector (JIT, connection pool, prepared plans), not counted.
@@ -233,6 +239,7 @@ export async function httpRun(
       warmSpans += warm[0].spans;
       await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: warm[0].body as BodyInit });
     }
+    if (options.beforeSend) afterSend = await options.beforeSend(children.map((c) => c.url));
     const before = await Promise.all(children.map(({ child }) => ask<ChildCount>(child, 'count', 'count')));
     const dbBefore = options.dbName ? await databaseCpu(options.dbName) : null;
     const sent = await sendAll(children.map((c) => c.url), batches, o.clients, o.maxSeconds);
@@ -253,6 +260,7 @@ export async function httpRun(
       dbCpuSeconds: dbBefore && dbAfter ? cpuBetween(dbBefore, dbAfter) : null,
     };
   } finally {
+    await afterSend?.();
     await Promise.all(children.map(({ child }) => stopChild(child)));
   }
 }

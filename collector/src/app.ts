@@ -20,7 +20,8 @@ import { describeIssues } from './api/params.ts';
 import { StreamTickets, hasApiToken, hasIngestKey, requireApiToken } from './auth.ts';
 import { registerMetrics } from './metrics.ts';
 import { corsForConfiguredOrigins, requireKnownHost, requireSameOrigin } from './security.ts';
-import { streamTicketRoutes } from './api/stream.ts';
+import { hubOf, streamTicketRoutes } from './api/stream.ts';
+import { STREAM_POSITION_HEADER } from '@faultline/schema/api';
 
 /** Built by `npm run build` (the root `prepare`, so `npm install` does it), never at start. */
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
@@ -106,6 +107,13 @@ export function createApp(deps: CollectorDeps) {
     deps.health.assertUp();
     if (c.req.path === '/api/stream') return next();
     await deps.health.guard(() => next());
+  });
+  // Every API answer says how new it is in live-stream terms, so the dashboard refetches after the
+  // stream opens only when events were published in between (not on every page load).
+  const hub = hubOf(deps);
+  app.use('/api/*', async (c, next) => {
+    if (c.req.path !== '/api/stream') c.header(STREAM_POSITION_HEADER, hub.position());
+    await next();
   });
   const routes = withIngest.route('/api/stream/tickets', streamTicketRoutes(tickets)).route('/api', apiRoutes(deps));
   registerMetrics(app, deps);

@@ -123,6 +123,13 @@ const envSchema = z.object({
   // Write transactions in flight at once on Postgres (a backend each): while one commits, the next
   // batch is already loading. Default 2 (docs/performance.md); PGlite always runs one at a time.
   FAULTLINE_WRITERS: positiveInt(1, 16).default(2),
+  // Live stream (GET /api/stream): events kept so a viewer that reconnects gets what it missed
+  // (about 2 minutes of a 5-errors-a-second incident), 0 to keep none.
+  FAULTLINE_SSE_REPLAY: positiveInt(0, 100_000).default(1000),
+  // Live viewers at once; beyond, 503 + Retry-After. Each one is a socket write per event.
+  FAULTLINE_MAX_SSE_VIEWERS: positiveInt(1, 100_000).default(200),
+  // Bytes one viewer may fall behind before it is dropped alone (it reconnects and resumes).
+  FAULTLINE_SSE_VIEWER_BUFFER_KB: positiveInt(16, 1024 * 1024).default(4096),
   // Operator classification rules (JSON or YAML), evaluated before the built-in ones.
   FAULTLINE_RULES: z.string().min(1).optional(),
   // Prompt text in spans and log events is replaced by a marker unless the operator opts in.
@@ -168,6 +175,12 @@ export interface Config {
   dbProbeTimeoutMs: number;
   shutdownTimeoutMs: number;
   writers: number;
+  /** GET /api/stream: events kept for Last-Event-ID resume. */
+  sseReplay: number;
+  maxSseViewers: number;
+  sseViewerBufferBytes: number;
+  /** Live stream: session changes within this window are sent once (default 250 ms; tests shorten it). */
+  sseCoalesceMs?: number;
   /** Operator rules and codes from FAULTLINE_RULES; null when unset. */
   rules: OperatorRules | null;
   storePrompts: boolean;
@@ -226,6 +239,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbProbeTimeoutMs: e.FAULTLINE_DB_PROBE_TIMEOUT_MS,
     shutdownTimeoutMs: e.FAULTLINE_SHUTDOWN_TIMEOUT_MS,
     writers: e.FAULTLINE_WRITERS,
+    sseReplay: e.FAULTLINE_SSE_REPLAY,
+    maxSseViewers: e.FAULTLINE_MAX_SSE_VIEWERS,
+    sseViewerBufferBytes: e.FAULTLINE_SSE_VIEWER_BUFFER_KB * 1024,
     rules: e.FAULTLINE_RULES === undefined ? null : loadOperatorRules(e.FAULTLINE_RULES),
     storePrompts: e.FAULTLINE_STORE_PROMPTS,
     alerts: e.FAULTLINE_ALERTS === undefined ? null : loadAlertsFile(e.FAULTLINE_ALERTS, env),

@@ -9,6 +9,7 @@ export type Listener = (event: StreamEvent) => void;
 export class EventBus {
   private listeners = new Set<Listener>();
   private closers = new Set<() => void>();
+  private missed = 0;
 
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
@@ -17,6 +18,19 @@ export class EventBus {
 
   get size(): number {
     return this.listeners.size;
+  }
+
+  /**
+   * Changes nobody was listening for (published to no one, or not even loaded because nobody
+   * listened). The live stream compares this count to know a viewer cannot resume across them.
+   */
+  get unobserved(): number {
+    return this.missed;
+  }
+
+  /** Something changed while nobody listened, so it was not published. */
+  markUnobserved(): void {
+    this.missed += 1;
   }
 
   /** Called when the collector shuts down, so long-lived subscribers (SSE streams) end. */
@@ -31,6 +45,10 @@ export class EventBus {
   }
 
   publish(event: StreamEvent): void {
+    if (this.listeners.size === 0) {
+      this.missed += 1;
+      return;
+    }
     for (const l of this.listeners) {
       try {
         l(event);

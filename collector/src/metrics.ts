@@ -7,7 +7,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { alertDeliveries, sessions } from './store/tables/index.ts';
 import type { CollectorDeps } from './deps.ts';
 import { requireApiToken } from './auth.ts';
-import { sseClientCount } from './api/stream.ts';
+import { sseClientCount, sseDroppedCount } from './api/stream.ts';
 
 type Metric = { name: string; type: 'counter' | 'gauge'; help: string; value: number } | { name: string; type: 'counter' | 'gauge'; help: string; series: { labels: Record<string, string>; value: number }[] };
 
@@ -45,6 +45,7 @@ export function registerMetrics(app: Hono, deps: CollectorDeps): void {
       { name: 'faultline_stuck_sessions', type: 'gauge', help: 'Sessions flagged stuck right now.', value: stuckNow },
       { name: 'faultline_stuck_flagged_total', type: 'counter', help: 'Sessions the watchdog has flagged stuck since start.', value: deps.metrics.stuckFlagged },
       { name: 'faultline_sse_clients', type: 'gauge', help: 'Live viewers connected to /api/stream.', value: sseClientCount(deps.events) },
+      { name: 'faultline_sse_dropped_total', type: 'counter', help: 'Live viewers dropped for falling too far behind (each reconnects and resumes).', value: sseDroppedCount(deps.events) },
       { name: 'faultline_storage_up', type: 'gauge', help: 'Whether the database answers (0 while ingest and the API answer 503).', value: storageUp ? 1 : 0 },
       { name: 'faultline_storage_outages_total', type: 'counter', help: 'Times the database became unavailable.', value: deps.health.stats.trips },
       { name: 'faultline_checkpoints_total', type: 'counter', help: 'CHECKPOINTs the collector ran on embedded storage.', value: deps.metrics.checkpoints },

@@ -22,6 +22,8 @@ import { startMaintenance } from './store/maintenance.ts';
 import { StorageHealth } from './store/health.ts';
 import type { BatchWriteResult } from './store/write-batch.ts';
 import { AlertRuntime, type AlertRuntimeOptions } from './alerts/runtime.ts';
+import { LiveChanges } from './live-changes.ts';
+import { hubOf } from './api/stream.ts';
 
 /** After the last request in flight, how long open connections keep getting 503s before the listener closes. */
 const DRAIN_GRACE_MS = 300;
@@ -46,11 +48,19 @@ export function buildCollector(
   const health = new StorageHealth(store.kind, store.probe ? (signal) => store.probe!(signal) : null, { probeTimeoutMs: config.dbProbeTimeoutMs, connectTimeoutMs: config.dbConnectTimeoutMs });
   health.start();
   const alerts = new AlertRuntime(store, config, options.alerts);
+  const hub = hubOf({ events, config });
+  // Coalesced per window: a burst of writes to one session is sent once, in its latest state.
+  const liveChanges = new LiveChanges(events, {
+    windowMs: config.sseCoalesceMs,
+    loadErrors: (ids) => loadErrorsByIds(store.db, ids, codesOf(config)),
+    loadSessions: (ids) => loadSessionsByIds(store.db, ids),
+    reset: (reset) => hub.broadcastReset(reset),
+  });
   const publishWritten = async (result: BatchWriteResult) => {
-    if (events.size === 0) return;
-    const errorIds = result.newErrors.map((s) => s.error!.id);
-    for (const error of await loadErrorsByIds(store.db, errorIds, codesOf(config))) events.publish({ type: 'error', error });
-    for (const session of await loadSessionsByIds(store.db, result.sessionIds)) events.publish({ type: 'session', session });
+    liveChanges.add(
+      result.newErrors.map((s) => s.error!.id),
+      result.sessionIds,
+    );
   };
   // PGlite executes one transaction at a time: more writers would only queue inside it.
   const pipeline = new IngestPipeline(
@@ -72,7 +82,10 @@ export function buildCollector(
     config,
     async (ids) => {
       alerts.wake();
-      if (events.size === 0) return;
+      if (events.size === 0) {
+        events.markUnobserved();
+        return;
+      }
       for (const session of await loadSessionsByIds(store.db, ids)) events.publish({ type: 'stuck', session });
     },
     metrics,
@@ -88,6 +101,7 @@ export function buildCollector(
       await stopRetention();
       await stopMaintenance();
       await pipeline.close();
+      await liveChanges.close();
       await preparer.close();
       health.stop();
     },

@@ -60,7 +60,7 @@ describe('App', () => {
     await fireEvent.input(input, { target: { value: 's3cret' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Save token' }));
 
-    expect(await screen.findByText('failed sessions seen in the last 24h')).toBeTruthy();
+    expect(await screen.findByText('failed in the last 24h')).toBeTruthy();
     expect(localStorage.getItem('faultline.apiToken')).toBe('s3cret');
     const last = calls[calls.length - 1];
     expect(new Headers(last.init?.headers).get('authorization')).toBe('Bearer s3cret');

@@ -34,6 +34,8 @@ export const API_ERROR_STATUS = {
   storage_unavailable: 503,
   /** The collector is draining after SIGTERM. */
   shutting_down: 503,
+  /** GET /api/stream: FAULTLINE_MAX_SSE_VIEWERS live viewers are already connected; Retry-After says when to try again. */
+  too_many_viewers: 503,
 } as const;
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
 export const API_ERROR_CODES = Object.keys(API_ERROR_STATUS) as [ApiErrorCode, ...ApiErrorCode[]];
@@ -219,7 +221,7 @@ export interface OverviewCard {
 
 /** The cards in the order shown. The overview counts each with `cardQuery`, and links to the same query. */
 export const OVERVIEW_CARDS: readonly OverviewCard[] = [
-  { key: 'failed', list: 'sessions', windowed: true, filter: { failed: true }, words: 'failed sessions seen in the last {window}' },
+  { key: 'failed', list: 'sessions', windowed: true, filter: { failed: true }, words: 'failed in the last {window}' },
   { key: 'stuck', list: 'sessions', windowed: false, filter: { stuck: true }, words: 'stuck now' },
   { key: 'active', list: 'sessions', windowed: false, filter: { active: true }, words: 'active now (not stuck)' },
   { key: 'errors', list: 'errors', windowed: true, filter: {}, words: 'errors in the last {window}' },
@@ -238,6 +240,14 @@ export function cardHref(card: OverviewCard, window: WindowName, includeTest: bo
 }
 
 export const cardWords = (card: OverviewCard, window: WindowName) => card.words.replace('{window}', window);
+
+/**
+ * Totals (a list's `total`, the Overview's card numbers) count at most this many and one more:
+ * a count that does not grow with history. A total above the cap means "more than" it.
+ */
+export const LIST_TOTAL_CAP = 10_000;
+/** A total for people: `10,000+` past the cap. */
+export const formatTotal = (n: number) => (n > LIST_TOTAL_CAP ? `${LIST_TOTAL_CAP.toLocaleString('en-US')}+` : n.toLocaleString('en-US'));
 
 // ── operator actions on a stuck session ────────────────────────────────────────────────────────
 

@@ -217,7 +217,7 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
-/** A page with the number of items matching the filters across all pages. */
+/** A page with the number of items matching the filters across all pages, counted up to LIST_TOTAL_CAP + 1 (above the cap: "more than"). */
 export const CountedPageShape = <T extends z.ZodType>(item: T) => PageShape(item).extend({ total: z.number() });
 export interface CountedPage<T> extends Page<T> {
   total: number;
@@ -375,11 +375,39 @@ export const OverviewShape = z.object({
 });
 export type Overview = z.infer<typeof OverviewShape>;
 
+/**
+ * What `GET /api/stream` sends, one Server-Sent Event each, named by `type`. No name may be one a
+ * browser gives a meaning of its own: an SSE event named `error` fires `EventSource.onerror`,
+ * which every client takes for a lost connection (hence `occurrence`, not `error`).
+ */
+export const STREAM_EVENT_TYPES = ['session', 'occurrence', 'stuck', 'scenario'] as const;
 export type StreamEvent =
   | { type: 'session'; session: Session }
-  | { type: 'error'; error: ErrorOccurrence }
+  /** An error occurrence was recorded. */
+  | { type: 'occurrence'; occurrence: ErrorOccurrence }
   | { type: 'stuck'; session: Session }
   | { type: 'scenario'; scenarioId: string };
+export type StreamEventType = (typeof STREAM_EVENT_TYPES)[number];
+// The list and the union name the same types (a compile error here means they drifted apart).
+const streamTypesMatch: [StreamEventType] extends [StreamEvent['type']] ? ([StreamEvent['type']] extends [StreamEventType] ? true : false) : false = true;
+void streamTypesMatch;
+
+/**
+ * The stream's own messages. `hello` opens every connection (`resumed`: the missed events follow,
+ * replayed from the collector's buffer). `reset`: events may have been lost (the viewer's
+ * Last-Event-ID is older than the buffer, from a restarted collector, or a burst touched too many
+ * sessions to send one by one): refetch what is on screen once.
+ */
+export const STREAM_CONTROL_TYPES = ['hello', 'reset'] as const;
+export const StreamHelloShape = z.object({ serverTime: z.string(), resumed: z.boolean() });
+export type StreamHello = z.infer<typeof StreamHelloShape>;
+export const StreamResetShape = z.object({
+  reason: z.enum(['unknown-id', 'too-old', 'restarted', 'burst', 'incomplete']),
+  message: z.string(),
+});
+export type StreamReset = z.infer<typeof StreamResetShape>;
+/** On every /api response: the stream position the answer is at least as new as (see docs). */
+export const STREAM_POSITION_HEADER = 'faultline-stream-position';
 
 /** `POST /api/stream/tickets` (an empty JSON object) → a short-lived ticket for EventSource, which cannot send headers. */
 export const StreamTicketRequestShape = z.object({});

@@ -32,6 +32,7 @@ export type {
   SessionDetail,
   SessionListQuery,
   StreamEvent,
+  StreamEventType,
   TimeToDetect,
   TimelineItem,
   TimelineKind,

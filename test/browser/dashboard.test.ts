@@ -322,6 +322,9 @@ describe.skipIf(!RUN_BROWSER_TESTS)('dashboard in Chromium', () => {
     // A plain producer records no retries: nothing claims one.
     const otelWords = (await page.getByTestId('customer-message').locator('.customer-text').textContent()) ?? '';
     expect(otelWords).toMatch(/OpenAI is limiting how many requests/);
+    // The catalog's own words already invite a retry; the customer message says it once.
+    expect(otelWords).toMatch(/Please try again in a minute\./);
+    expect(otelWords.match(/try again/gi)).toHaveLength(1);
     expect(otelWords).toMatch(/This is usually temporary; if it keeps happening, tell us/);
     expect(otelWords).not.toMatch(/retried/);
     await expect(page.locator('.session-head dl.meta').textContent()).resolves.toMatch(/Retries\s*none recorded/);

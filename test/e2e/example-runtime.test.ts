@@ -38,7 +38,7 @@ describe.each(STORAGES)('example agent runtime through the collector on $name', 
     const { code } = await run.exited;
     printed = run.lines;
     expect(code, printed.join('\n')).toBe(0);
-    for (const s of await collector.sessions(`service=${SERVICE}&limit=50`)) {
+    for (const s of await collector.sessions(`service=${SERVICE}&includeTest=true&limit=50`)) {
       byAgent.set(s.agent ?? '', [...(byAgent.get(s.agent ?? '') ?? []), s]);
       details.set(s.id, await collector.session(s.id));
     }

@@ -72,7 +72,7 @@ describe.each(STORAGES)('errors and groups API on $name', (storage) => {
     const [billing] = (await getJson<ErrorGroup[]>(`${api}/groups?code=AGT-PROVIDER-BILLING`)).body;
     const resolved = await patch(billing.fingerprint, '{"status":"resolved"}');
     expect(resolved.status).toBe(200);
-    expect(resolved.body).toMatchObject({ fingerprint: billing.fingerprint, status: 'resolved', count: 5 });
+    expect(resolved.body).toMatchObject({ fingerprint: billing.fingerprint, status: 'resolved', count: 5, regressedAt: null });
     expect((await getJson<ErrorGroup[]>(`${api}/groups?status=resolved`)).body.map((g) => g.fingerprint)).toEqual([billing.fingerprint]);
     expect((await getJson<ErrorGroup[]>(`${api}/groups?status=open`)).body.map((g) => g.code)).toEqual(['AGT-TIMEOUT-HEARTBEAT']);
 
@@ -80,6 +80,15 @@ describe.each(STORAGES)('errors and groups API on $name', (storage) => {
     await telemetry.flush();
     const [again] = (await getJson<ErrorGroup[]>(`${api}/groups?code=AGT-PROVIDER-BILLING`)).body;
     expect(again).toMatchObject({ status: 'open', count: 6, sessions: 4 });
+    // Reopened by itself: a regression, which the dashboard marks "regressed" until an operator acts.
+    expect(again.regressedAt).not.toBeNull();
+    const ignored = await patch(billing.fingerprint, '{"status":"ignored"}');
+    expect(ignored.body).toMatchObject({ status: 'ignored', regressedAt: null });
+    // An ignored group stays ignored when it happens again (only a resolved one regresses).
+    telemetry.billingError('s6', at(210), at(211));
+    await telemetry.flush();
+    const [still] = (await getJson<ErrorGroup[]>(`${api}/groups?code=AGT-PROVIDER-BILLING`)).body;
+    expect(still).toMatchObject({ status: 'ignored', regressedAt: null, count: 7 });
   });
 
   it('rejects bad parameters and bodies, and unknown groups', async () => {

@@ -13,7 +13,7 @@ import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { errorFromRow } from '../sessions/rows.ts';
-import { errorConditions } from '../sessions/filters.ts';
+import { cappedCount, errorConditions } from '../sessions/filters.ts';
 import type { Db } from '../store/db.ts';
 import { afterCursor, cursorTime, jsonBody, pageOf, valid } from './params.ts';
 
@@ -80,7 +80,7 @@ export function errorRoutes({ store, config, alerts }: CollectorDeps) {
         .orderBy(desc(errors.at), desc(errors.id))
         .limit(p.limit + 1),
       // All pages: what the Overview's "errors" card counts for the same filters.
-      db.$count(errors, and(...filters)),
+      cappedCount(db, errors, filters),
     ]);
     const page = pageOf(rows, p.limit, (r) => errorFromRow(r, codes), (r) => ({ t: r.cursorTime, id: r.id }));
     return c.json(ErrorPageShape.parse({ ...page, total }), 200);

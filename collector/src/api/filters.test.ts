@@ -51,6 +51,11 @@ describe.each(STORAGES)('session filters on $name: server and contract agree', (
     ['q=job-billing', { q: 'job-billing' }],
     ['q=alpha', { q: 'alpha' }],
     ['service=coder&q=run-a', { service: 'coder', q: 'run-a' }],
+    ['active=true', { active: true }],
+    ['active=false', { active: false }],
+    ['window=1h', { window: '1h' }],
+    ['failed=true&window=1h', { failed: true, window: '1h' }],
+    ['includeTest=true', { includeTest: true }],
   ];
 
   it.each(exact)('%s: the same sessions from the server and from sessionMatches', async (query, filter) => {

@@ -13,7 +13,7 @@ import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
 import { valid } from './params.ts';
 import { timeoutStats } from './timeouts.ts';
-import { errorConditions, sessionConditions } from '../sessions/filters.ts';
+import { cappedCount, errorConditions, sessionConditions } from '../sessions/filters.ts';
 
 const card = (key: OverviewCard['key']) => OVERVIEW_CARDS.find((c) => c.key === key)!;
 
@@ -28,16 +28,16 @@ export function overviewRoutes({ store, config }: CollectorDeps) {
     const since = new Date(now - ms);
     const bucketSec = bucketMs / 1000;
     // Each card counts exactly the list its link opens (cardQuery / cardHref in the contract).
-    const sessionsOf = (key: OverviewCard['key']) => and(...sessionConditions(db, cardQuery(card(key), window, includeTest), now));
+    const sessionsOf = (key: OverviewCard['key']) => cappedCount(db, sessions, sessionConditions(db, cardQuery(card(key), window, includeTest), now));
     const inWindow = and(...errorConditions({ window, includeTest }, now));
 
     const [total, failed, active, stuck, errorCount, top, perBucket, timeouts] = await Promise.all([
       // sessions_last_seen_idx, sessions_state_idx (state, last_seen_at), sessions_stuck_idx, errors_at_idx
       db.$count(sessions, and(...sessionConditions(db, { window, includeTest }, now))),
-      db.$count(sessions, sessionsOf('failed')),
-      db.$count(sessions, sessionsOf('active')),
-      db.$count(sessions, sessionsOf('stuck')),
-      db.$count(errors, and(...errorConditions(cardQuery(card('errors'), window, includeTest), now))),
+      sessionsOf('failed'),
+      sessionsOf('active'),
+      sessionsOf('stuck'),
+      cappedCount(db, errors, errorConditions(cardQuery(card('errors'), window, includeTest), now)),
       db
         .select({ code: errors.code, category: errors.category, count: count().as('n') })
         .from(errors)

@@ -21,7 +21,7 @@ import type { CollectorDeps } from '../deps.ts';
 import { codesOf } from '../config.ts';
 import { FaultlineError } from '../errors.ts';
 import { errorFromRow, latestOutputOf, loadErrorsByIds, sessionFromRow } from '../sessions/rows.ts';
-import { sessionConditions } from '../sessions/filters.ts';
+import { cappedCount, sessionConditions } from '../sessions/filters.ts';
 import type { Db } from '../store/db.ts';
 import { afterCursor, cursorTime, jsonBody, pageOf, valid } from './params.ts';
 
@@ -69,7 +69,7 @@ export function sessionRoutes({ store, config, events }: CollectorDeps) {
         .orderBy(desc(sessions.lastSeenAt), desc(sessions.id))
         .limit(p.limit + 1),
       // All pages: the number the Overview's card shows for the same filters.
-      db.$count(sessions, and(...filters)),
+      cappedCount(db, sessions, filters),
     ]);
     const page = pageOf(rows, p.limit, sessionFromRow, (r) => ({ t: r.cursorTime, id: r.id }));
     return c.json(SessionPageShape.parse({ ...page, total }), 200);

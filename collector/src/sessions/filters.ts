@@ -3,8 +3,9 @@
  * and the Overview counts its cards with the same conditions (cardQuery in the contract), so a
  * card's number is the `total` of the list its link opens.
  */
-import { eq, gte, inArray, isNotNull, like, notInArray, or, sql, type SQL } from 'drizzle-orm';
-import { TEST_DATA_SERVICES, WINDOWS, hidesTestData, isTraceIdQuery, type SessionFilter, type WindowName } from '@faultline/schema';
+import { and, count, eq, gte, inArray, isNotNull, like, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
+import { LIST_TOTAL_CAP, TEST_DATA_SERVICES, WINDOWS, hidesTestData, isTraceIdQuery, type SessionFilter, type WindowName } from '@faultline/schema';
 import { errors, sessions, spans } from '../store/tables/index.ts';
 import type { Db } from '../store/db.ts';
 import { activeSession, failedSession, notFailedSession } from './rows.ts';
@@ -70,4 +71,14 @@ export function errorConditions(p: ErrorFilter, now = Date.now()): SQL[] {
   if (p.session) where.push(eq(errors.sessionId, p.session));
   if (p.fingerprint) where.push(eq(errors.fingerprint, p.fingerprint));
   return where;
+}
+
+/**
+ * A list's `total` and an Overview card's number, the same way: the matching rows, counted up to
+ * LIST_TOTAL_CAP + 1 (an index walk that stops there), so the cost does not grow with history.
+ */
+export async function cappedCount(db: Db, table: PgTable, where: SQL[]): Promise<number> {
+  const capped = db.select({ one: sql`1` }).from(table).where(and(...where)).limit(LIST_TOTAL_CAP + 1).as('capped');
+  const [row] = await db.select({ n: count() }).from(capped);
+  return Number(row?.n ?? 0);
 }

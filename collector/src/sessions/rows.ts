@@ -1,6 +1,7 @@
 /** Database rows → the API's JSON shapes (schema/src/api.ts). One mapping, used by every route and the live stream. */
 import { and, desc, eq, inArray, isNull, not, sql, type SQL } from 'drizzle-orm';
 import { errors, sessions } from '../store/tables/index.ts';
+import { FAILED_SESSION_SQL } from '../store/tables/sessions.ts';
 import { ACTIVE_STATES, isTestDataService, type Category, type ErrorOccurrence, type LatestOutput, type Retryable, type Session, type SessionState, type StuckKind } from '@faultline/schema';
 import { BUILTIN_CODES, type CodeBook } from '@faultline/schema/operator-rules';
 import type { Db } from '../store/db.ts';
@@ -12,7 +13,7 @@ export type SessionRow = typeof sessions.$inferSelect;
  * the session is in `error`, or it never told us its state (a plain OpenTelemetry producer sends
  * no status spans) and its last outcome is an error: no call started after the error succeeded.
  */
-export const failedSession: SQL = sql`(coalesce(${sessions.state}, '') = 'error' or (${sessions.state} is null and ${sessions.lastErrorCode} is not null and coalesce(${sessions.lastOkAt} <= ${sessions.lastErrorAt}, true)))`;
+export const failedSession: SQL = sql.raw(FAILED_SESSION_SQL);
 /** "Active now" — isActiveSession in the contract: an active state, not stuck, not abandoned. */
 export const activeSession: SQL = and(inArray(sessions.state, [...ACTIVE_STATES]), eq(sessions.stuck, false), isNull(sessions.abandonedAt))!;
 

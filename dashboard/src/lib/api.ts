@@ -8,7 +8,7 @@ import { get, writable } from 'svelte/store';
 import { ApiRequestError, createApiClient, unwrap } from '@faultline/collector/client';
 import { WINDOW_NAMES } from '@faultline/schema';
 import type { GroupStatus, ScenarioWithLastRun, SessionListQuery, StuckAction, WindowName } from '@faultline/schema';
-import type { AlertRuleInput, AlertRulePatch, DeliveryListQuery, DestinationInput } from '@faultline/schema/api';
+import { STREAM_POSITION_HEADER, type AlertRuleInput, type AlertRulePatch, type DeliveryListQuery, type DestinationInput } from '@faultline/schema/api';
 
 export { ApiRequestError };
 
@@ -47,10 +47,20 @@ export function queryString(params: Query): string {
   return text ? `?${text}` : '';
 }
 
+const positionListeners = new Set<(position: string) => void>();
+
+/** Each API answer's live-stream position (how new its data is), for the live connection (live.ts). */
+export function onStreamPosition(fn: (position: string) => void): () => void {
+  positionListeners.add(fn);
+  return () => positionListeners.delete(fn);
+}
+
 /** Every call goes through fetch at call time (tests stub it), and a 401 asks for the token. */
 async function collectorFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   const response = await globalThis.fetch(input, init);
   if (response.status === 401) authRequired.set(true);
+  const position = response.headers?.get(STREAM_POSITION_HEADER);
+  if (position) for (const fn of positionListeners) fn(position);
   return response;
 }
 

@@ -4,16 +4,25 @@
  * HTTP error (e.g. 401), so reconnection is ours: exponential backoff with jitter, capped.
  * EventSource cannot send the Authorization header and the token never goes in a URL, so with
  * a token each connection first asks for a short-lived, single-use stream ticket.
+ *
+ * No loss across a reconnect: every event carries an id, and our own reconnect opens a new
+ * EventSource, which (unlike the browser's automatic retry) sends no Last-Event-ID header, so the
+ * last id goes in the `lastEventId` parameter; the collector replays what was missed. Views
+ * refetch (`resync`) only when events may really have been missed: the collector says `reset`,
+ * or data fetched before the stream opened is older than the stream's first position (every API
+ * answer carries its position). A page load therefore fetches once, not once more on open.
  */
 import { get, writable, type Readable } from 'svelte/store';
 import type { StreamEvent } from '@faultline/schema';
-import { api, token } from './api.ts';
+import { STREAM_EVENT_TYPES, type StreamEventType, type StreamHello } from '@faultline/schema/api';
+import { api, onStreamPosition, token } from './api.ts';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
-export type StreamType = StreamEvent['type'];
-export const STREAM_TYPES: readonly StreamType[] = ['session', 'error', 'stuck', 'scenario'];
+export type StreamType = StreamEventType;
+/** The contract's list: a type the collector adds reaches the views without an edit here. */
+export const STREAM_TYPES: readonly StreamType[] = STREAM_EVENT_TYPES;
 
-/** `resync` fires whenever the stream opens: events may have been missed, so views refetch. */
+/** `resync`: events may have been missed (see above), so views refetch. */
 type Listener = (event: StreamEvent | { type: 'resync' }) => void;
 
 export interface LiveOptions {
@@ -25,6 +34,8 @@ export interface LiveOptions {
   maxDelayMs?: number;
   /** Failed attempts in a row after which the header says "offline" rather than "reconnecting". */
   offlineAfter?: number;
+  /** Where API answers report their stream position (tests replace it). */
+  positions?: (fn: (position: string) => void) => void;
 }
 
 export interface Live {
@@ -36,6 +47,19 @@ export interface Live {
   /** Reconnect now, e.g. after the token changed or the browser came back online. */
   restart(): void;
   on(types: readonly (StreamType | 'resync')[], listener: Listener): () => void;
+}
+
+/** `<boot>-<seq>` → its parts; null for anything else. */
+function parsePosition(id: string): { boot: string; seq: number } | null {
+  const m = /^([A-Za-z0-9]+)-(\d+)$/.exec(id);
+  return m ? { boot: m[1], seq: Number(m[2]) } : null;
+}
+
+/** Whether data at `data` may lack changes the stream will not deliver after `stream`. */
+function olderThan(data: string, stream: string): boolean {
+  const a = parsePosition(data);
+  const b = parsePosition(stream);
+  return !a || !b || a.boot !== b.boot || a.seq < b.seq;
 }
 
 export function createLive(options: LiveOptions = {}): Live {
@@ -53,7 +77,22 @@ export function createLive(options: LiveOptions = {}): Live {
   let running = false;
   /** Bumped by every connect and close: a ticket that arrives for an older attempt is dropped. */
   let attempt = 0;
+  /** The id of the last event received: a reconnect resumes after it. */
+  let lastEventId: string | null = null;
+  /** Where the current connection started delivering events; null until its hello. */
+  let streamFrom: string | null = null;
+  /** Positions of API answers received while no connection was delivering events. */
+  let unsynced: string[] = [];
   const fetchTicket = options.ticket ?? (async () => (await api.streamTicket()).ticket);
+
+  (options.positions ?? onStreamPosition)((position) => {
+    if (streamFrom === null) {
+      if (unsynced.length < 100) unsynced.push(position);
+    } else if (olderThan(position, streamFrom)) {
+      // Answered before the stream's start reached it (a slow request): it may lack a change.
+      emit({ type: 'resync' });
+    }
+  });
 
   function emit(event: StreamEvent | { type: 'resync' }): void {
     if (event.type !== 'resync') lastEventAt.set(Date.now());
@@ -67,7 +106,12 @@ export function createLive(options: LiveOptions = {}): Live {
     }
   }
 
+  function noteId(message: MessageEvent): void {
+    if (message.lastEventId) lastEventId = message.lastEventId;
+  }
+
   function onMessage(this: EventSource, message: MessageEvent): void {
+    noteId(message);
     let data: StreamEvent;
     try {
       data = JSON.parse(message.data) as StreamEvent;
@@ -80,6 +124,26 @@ export function createLive(options: LiveOptions = {}): Live {
     emit({ ...data, type } as StreamEvent);
   }
 
+  function onHello(message: MessageEvent): void {
+    noteId(message);
+    let hello: StreamHello;
+    try {
+      hello = JSON.parse(message.data) as StreamHello;
+    } catch {
+      return;
+    }
+    const before = unsynced;
+    unsynced = [];
+    streamFrom = lastEventId;
+    // Resumed: the missed events follow. Otherwise, anything fetched before now may be stale.
+    if (!hello.resumed && streamFrom !== null && before.some((p) => olderThan(p, streamFrom!))) emit({ type: 'resync' });
+  }
+
+  function onReset(message: MessageEvent): void {
+    noteId(message);
+    emit({ type: 'resync' });
+  }
+
   function connect(): void {
     timer = null;
     const Impl = options.EventSourceImpl ?? globalThis.EventSource;
@@ -89,13 +153,19 @@ export function createLive(options: LiveOptions = {}): Live {
     }
     status.set(failures === 0 ? 'connecting' : failures >= offlineAfter ? 'offline' : 'reconnecting');
     const mine = ++attempt;
+    const params = new URLSearchParams();
+    if (lastEventId) params.set('lastEventId', lastEventId);
+    const target = (extra: URLSearchParams) => {
+      const query = new URLSearchParams([...params, ...extra]).toString();
+      return query ? `${url}${url.includes('?') ? '&' : '?'}${query}` : url;
+    };
     if (get(token) === null) {
-      open(Impl, url);
+      open(Impl, target(new URLSearchParams()));
       return;
     }
     fetchTicket().then(
       (ticket) => {
-        if (running && mine === attempt) open(Impl, `${url}${url.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(ticket)}`);
+        if (running && mine === attempt) open(Impl, target(new URLSearchParams({ ticket })));
       },
       () => {
         if (running && mine === attempt) scheduleReconnect();
@@ -109,16 +179,16 @@ export function createLive(options: LiveOptions = {}): Live {
     es.onopen = () => {
       failures = 0;
       status.set('live');
-      // Every open, the first included: a view may have fetched before the stream existed, and
-      // whatever changed in between (a session flagged stuck, say) would never reach it.
-      emit({ type: 'resync' });
     };
     for (const type of STREAM_TYPES) es.addEventListener(type, onMessage as EventListener);
+    es.addEventListener('hello', onHello as EventListener);
+    es.addEventListener('reset', onReset as EventListener);
     es.onmessage = onMessage;
     es.onerror = () => {
       if (source !== es) return;
       es.close();
       source = null;
+      streamFrom = null;
       scheduleReconnect();
     };
   }
@@ -139,6 +209,7 @@ export function createLive(options: LiveOptions = {}): Live {
     timer = null;
     source?.close();
     source = null;
+    streamFrom = null;
   }
 
   const onOnline = () => live.restart();

@@ -113,7 +113,11 @@ function onPopState(): void {
 }
 
 export function startRouter(): () => void {
-  route.set(current());
+  // Only if the URL changed since the store was made: a new but equal route would make every view
+  // that derives its query from it fetch its data a second time on page load.
+  const now = current();
+  const before = get(route);
+  if (now.path !== before.path || now.query.toString() !== before.query.toString()) route.set(now);
   document.addEventListener('click', onClick);
   addEventListener('popstate', onPopState);
   return () => {

@@ -142,14 +142,16 @@ export class FakeEventSource {
   close() {
     this.closed = true;
   }
-  open() {
+  /** The connection opens and the collector says hello (with an id unless resumed, as it does). */
+  open(hello: { resumed?: boolean; id?: string } = {}) {
     this.onopen?.();
+    this.send('hello', { serverTime: new Date().toISOString(), resumed: hello.resumed ?? false }, hello.resumed ? undefined : (hello.id ?? 'boot-0'));
   }
   fail() {
     this.onerror?.();
   }
-  send(type: string, data: unknown) {
-    const message = new MessageEvent(type, { data: JSON.stringify(data) });
+  send(type: string, data: unknown, id?: string) {
+    const message = new MessageEvent(type, { data: JSON.stringify(data), lastEventId: id ?? '' });
     (type === 'message' ? this.onmessage : this.listeners.get(type))?.call(this, message);
   }
   static latest() {

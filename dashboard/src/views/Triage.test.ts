@@ -53,10 +53,15 @@ describe('operator triage', () => {
 
   it('dismisses a stuck session from its page; the page then says it was dismissed', async () => {
     const dismissed = makeSession({ ...stuckStarting, stuck: false, stuckKind: null, stuckSince: null, stuckDismissedAt: stuckStarting.lastSeenAt });
+    // The collector's answers before and after the dismissal (the page reads the session again after acting).
+    let stored = stuckStarting;
     const { calls } = stubFetch({
       '/api/sessions/sess_stuck/latest': () => json({ sessionId: 'sess_stuck', kind: 'none', at: null, text: null, error: null, state: 'starting' }),
-      '/api/sessions/sess_stuck/stuck': () => json(dismissed),
-      '/api/sessions/sess_stuck': () => json({ session: stuckStarting, timeline: [] }),
+      '/api/sessions/sess_stuck/stuck': () => {
+        stored = dismissed;
+        return json(dismissed);
+      },
+      '/api/sessions/sess_stuck': () => json({ session: stored, timeline: [], customerMessage: 'We are looking into it.' }),
     });
     render(SessionView, { id: 'sess_stuck' });
     await fireEvent.click(await screen.findByRole('button', { name: 'Dismiss stuck' }));

@@ -1,5 +1,15 @@
+import { sql } from 'drizzle-orm';
 import { boolean, index, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
 import { tz } from './columns.ts';
+
+/**
+ * "Failed" (isFailedSession in the contract) as SQL: in `error`, or no state and the last outcome an
+ * error (no call started after the error succeeded). One text for the partial index below and the
+ * filter (sessions/rows.ts), so the planner matches them: the failed list and its total walk only
+ * failed sessions, whatever the history.
+ */
+export const FAILED_SESSION_SQL =
+  "(coalesce(state, '') = 'error' or (state is null and last_error_code is not null and coalesce(last_ok_at <= last_error_at, true)))";
 
 /** Current state per session, derived from its spans. */
 export const sessions = pgTable(
@@ -49,5 +59,6 @@ export const sessions = pgTable(
     index('sessions_error_code_idx').on(t.lastErrorCode, t.lastSeenAt),
     index('sessions_service_idx').on(t.service, t.lastSeenAt),
     index('sessions_trace_idx').on(t.lastTraceId),
+    index('sessions_failed_idx').on(t.lastSeenAt, t.id).where(sql.raw(FAILED_SESSION_SQL)),
   ],
 );
