@@ -243,12 +243,15 @@ async function sharedChecks(ctx: CaseContext, seen: Detection, driver: CaseDrive
   );
 
   if (expect.code !== STUCK_CODE && row) {
-    const statuses = fresh.timeline.filter((i) => i.kind === 'status' && i.at <= row.at);
+    // The timeline is in span start order (microseconds); `at` is shown to the millisecond, so a
+    // status and the error that follows it can print the same time. Order is what counts.
+    const errorIndex = fresh.timeline.findIndex((i) => row.spanId !== null && i.spanId === row.spanId);
+    const statuses = fresh.timeline.filter((i, index) => i.kind === 'status' && (errorIndex >= 0 ? index < errorIndex : i.at < row.at));
     const before = statuses[statuses.length - 1];
     const wanted = driver.statusBeforeError ?? expect.state;
     ctx.check(
       'status precedes error',
-      !!before && before.at < row.at && before.state === wanted,
+      !!before && before.at <= row.at && before.state === wanted,
       before ? `last status before the error: ${before.state} at ${before.at}, error at ${row.at}` : 'no status span before the error',
     );
   }
